@@ -1,0 +1,8 @@
+"""soundmind: speaker-independent speech emotion recognition on RAVDESS, driven by DVC."""
+
+__version__ = "0.1.0"
+
+import os
+
+# TensorFlow's C++ start-up chatter (oneDNN notices) hides the messages users need.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,0 +1,42 @@
+"""Where the corpus comes from: a configured path, a local copy in data/external, or the URL."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from soundmind.download import download_file, extract_zip
+from soundmind.errors import CorpusError
+from soundmind.ingest import UPSTREAM_ZIP_NAME, find_local_source
+
+
+def locate_source(configured_source: str, external_dir: Path, url: str, md5: str, size_bytes: int | None) -> Path:
+    """Return a zip or folder holding the corpus, downloading the upstream zip only as a last resort."""
+    if configured_source:
+        source = Path(configured_source).expanduser()
+        if not source.exists():
+            raise CorpusError(f"{source}: data.source names a path that does not exist.")
+        return source
+    local = find_local_source(external_dir)
+    if local is not None:
+        return local
+    return download_file(url, external_dir / UPSTREAM_ZIP_NAME, expected_md5=md5, expected_size=size_bytes)
+
+
+@contextmanager
+def opened_source(source: Path, scratch_parent: Path) -> Iterator[Path]:
+    """Yield a folder of audio for ``source``; a zip is extracted into a scratch folder removed afterwards."""
+    if source.is_dir():
+        yield source
+        return
+    if source.suffix.lower() != ".zip":
+        raise CorpusError(f"{source}: expected a .zip archive or a folder of Actor_XX audio.")
+    scratch_parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".extract-", dir=scratch_parent))
+    try:
+        yield extract_zip(source, scratch / "corpus")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,17 @@
+"""Errors that carry one clear, user-facing sentence."""
+
+
+class SoundmindError(Exception):
+    """A problem with the user's input that a stage reports as one sentence and a non-zero exit."""
+
+
+class DownloadError(SoundmindError):
+    """The corpus could not be fetched or failed verification."""
+
+
+class CorpusError(SoundmindError):
+    """The corpus is missing, incomplete or holds files that cannot be used."""
+
+
+class ParamsError(SoundmindError):
+    """A value in params.yaml is missing or not allowed."""

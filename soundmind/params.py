@@ -1,0 +1,54 @@
+"""Reading params.yaml and refusing bad values before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from soundmind.errors import ParamsError
+
+
+def load_params(path: Path | str = "params.yaml") -> dict[str, Any]:
+    """Load the whole params file as a dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found.")
+    with path.open() as handle:
+        params = yaml.safe_load(handle) or {}
+    if not isinstance(params, dict):
+        raise ParamsError(f"{path}: expected a mapping of parameter blocks.")
+    return params
+
+
+def require(params: dict[str, Any], dotted_key: str) -> Any:
+    """Return the value at ``dotted_key`` (e.g. ``train.baseline.epochs``) or name the missing key."""
+    value: Any = params
+    for part in dotted_key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ParamsError(f"params.yaml: missing key '{dotted_key}'.")
+        value = value[part]
+    return value
+
+
+def require_positive_int(params: dict[str, Any], dotted_key: str) -> int:
+    value = require(params, dotted_key)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ParamsError(f"params.yaml: '{dotted_key}' must be a positive integer, got {value!r}.")
+    return value
+
+
+def require_choice(params: dict[str, Any], dotted_key: str, choices: tuple[str, ...]) -> str:
+    value = require(params, dotted_key)
+    if value not in choices:
+        raise ParamsError(f"params.yaml: '{dotted_key}' must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
+def require_range(params: dict[str, Any], dotted_key: str) -> tuple[float, float]:
+    """A [low, high] pair with low <= high."""
+    value = require(params, dotted_key)
+    if not (isinstance(value, (list, tuple)) and len(value) == 2 and value[0] <= value[1]):
+        raise ParamsError(f"params.yaml: '{dotted_key}' must be a pair [low, high] with low <= high, got {value!r}.")
+    return float(value[0]), float(value[1])

@@ -1,0 +1,65 @@
+"""Shared fixtures: a temporary copy of the project with tiny params, built once by the real `dvc repro`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.tiny_corpus import make_tiny_corpus
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("soundmind", "stages", "dvc.yaml", "params.yaml", ".dvc/config", ".dvcignore", ".gitignore")
+TINY_ACTORS = (1, 2, 3, 4, 5, 6)
+TINY_TEST_ACTORS = [5, 6]
+TINY_VAL_ACTORS = [3, 4]
+
+
+def tiny_params(params: dict) -> dict:
+    """The project's params with everything made small enough for a test."""
+    params["data"].update(expected_clips=len(TINY_ACTORS) * 16, n_jobs=2)
+    params["split"].update(test_actors=TINY_TEST_ACTORS, val_actors=TINY_VAL_ACTORS)
+    params["augment"].update(copies=1, n_jobs=2)
+    params["features"].update(n_jobs=2)
+    for model in params["train"].values():
+        model.update(epochs=40, early_stopping_patience=15, min_epochs=5, batch_size=16)
+    return params
+
+
+def copy_project(destination: Path) -> Path:
+    """A fresh git + DVC project holding the pipeline's code and config, but no data or lock."""
+    destination.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        source = REPO_ROOT / name
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    subprocess.run(["git", "init", "-q"], cwd=destination, check=True)
+    params_path = destination / "params.yaml"
+    params_path.write_text(yaml.safe_dump(tiny_params(yaml.safe_load(params_path.read_text())), sort_keys=False))
+    return destination
+
+
+def run_dvc(project: Path, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", *arguments], cwd=project, capture_output=True, text=True, timeout=900
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory) -> Path:
+    """The project copied, given a tiny corpus in data/external, and reproduced end to end."""
+    project = copy_project(tmp_path_factory.mktemp("pipeline") / "project")
+    make_tiny_corpus(project / "data" / "external" / "tiny", actors=TINY_ACTORS)
+    run_dvc(project, "repro")
+    return project

@@ -1,0 +1,101 @@
+"""The real `dvc repro` on a tiny corpus: every stage's outputs, and the honesty rules of the design."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import soundfile
+
+from soundmind.features import RICH_FEATURE_NAMES
+from soundmind.ravdess import EMOTIONS
+from tests.conftest import TINY_ACTORS, TINY_TEST_ACTORS, TINY_VAL_ACTORS, run_dvc
+
+
+def test_ingest_writes_mono_flac_at_the_configured_rate(tiny_project):
+    manifest = pd.read_parquet(tiny_project / "data/raw/manifest.parquet")
+    assert len(manifest) == len(TINY_ACTORS) * 16
+    assert manifest["clip_id"].is_unique
+    assert sorted(manifest["actor"].unique()) == list(TINY_ACTORS)
+    for relative_path in manifest["path"]:
+        info = soundfile.info(str(tiny_project / "data/raw" / relative_path))
+        assert (info.channels, info.samplerate, info.format) == (1, 16000, "FLAC")
+    assert set(manifest.columns) >= {
+        "clip_id", "path", "actor", "gender", "emotion", "intensity", "statement", "repetition", "duration_seconds"
+    }
+
+
+def test_whole_actors_are_split_and_held_out_actors_never_reach_training(tiny_project):
+    splits = pd.read_csv(tiny_project / "data/splits.csv")
+    assert splits.groupby("actor")["split"].nunique().max() == 1
+    assert sorted(splits.loc[splits["split"] == "test", "actor"].unique()) == TINY_TEST_ACTORS
+    assert sorted(splits.loc[splits["split"] == "val", "actor"].unique()) == TINY_VAL_ACTORS
+
+    features = pd.read_parquet(tiny_project / "features/rich.parquet")
+    training_actors = set(features.loc[features["split"] == "train", "actor"])
+    assert training_actors.isdisjoint(TINY_TEST_ACTORS + TINY_VAL_ACTORS)
+
+
+def test_only_training_clips_are_augmented(tiny_project):
+    augmented = pd.read_parquet(tiny_project / "data/augmented/manifest.parquet")
+    splits = pd.read_csv(tiny_project / "data/splits.csv")
+    train_ids = set(splits.loc[splits["split"] == "train", "clip_id"])
+    assert len(augmented) == len(train_ids)  # one copy each with the tiny params
+    assert set(augmented["source_clip"]) == train_ids
+
+    features = pd.read_parquet(tiny_project / "features/rich.parquet")
+    augmented_rows = features[features["augmentation"] != "none"]
+    assert set(augmented_rows["split"]) == {"train"}
+    assert set(augmented_rows["augmentation"]) <= {"noise", "stretch", "pitch", "shift"}
+
+
+def test_feature_tables_hold_every_clip_with_finite_values(tiny_project):
+    rich = pd.read_parquet(tiny_project / "features/rich.parquet")
+    mfcc = pd.read_parquet(tiny_project / "features/mfcc40.parquet")
+    manifest = pd.read_parquet(tiny_project / "data/raw/manifest.parquet")
+    augmented = pd.read_parquet(tiny_project / "data/augmented/manifest.parquet")
+    assert len(rich) == len(mfcc) == len(manifest) + len(augmented)
+    assert len(RICH_FEATURE_NAMES) == 392
+    values = rich[RICH_FEATURE_NAMES].to_numpy()
+    assert np.isfinite(values).all()
+    np.testing.assert_array_equal(mfcc[RICH_FEATURE_NAMES[:40]].to_numpy(), values[:, :40])
+    for column in ("clip_id", "source_clip", "actor", "split", "emotion", "augmentation"):
+        assert column in rich.columns and column in mfcc.columns
+
+
+def test_baseline_bundle_and_metrics(tiny_project):
+    bundle_dir = tiny_project / "models/baseline"
+    for name in ("model.keras", "scaler.joblib", "labels.json", "bundle.json"):
+        assert (bundle_dir / name).is_file()
+    metadata = json.loads((bundle_dir / "bundle.json").read_text())
+    assert (metadata["feature_set"], metadata["sample_rate"], metadata["n_features"]) == ("mfcc40", 16000, 40)
+    assert json.loads((bundle_dir / "labels.json").read_text()) == list(EMOTIONS)
+
+    metrics = json.loads((tiny_project / "reports/metrics.json").read_text())["baseline"]
+    # 32 test clips of 8 classes: chance is 12.5 %, and 10 or more hits by luck is very unlikely.
+    assert metrics["accuracy"] > 0.3
+    assert metrics["test_actors"] == TINY_TEST_ACTORS
+    assert set(metrics["per_class"]) == set(EMOTIONS)
+    assert sum(sum(row.values()) for row in metrics["confusion_matrix"].values()) == metrics["n_test_clips"] == 32
+    assert (tiny_project / "reports/plots/evaluation/confusion_baseline.png").stat().st_size > 0
+    assert len(pd.read_csv(tiny_project / "reports/training/baseline.csv")) >= 1
+
+
+def test_dvc_sees_metrics_and_plots(tiny_project):
+    shown = run_dvc(tiny_project, "metrics", "show", "--json")
+    assert "baseline" in shown.stdout and "accuracy" in shown.stdout
+    plots = json.loads(run_dvc(tiny_project, "plots", "show", "--json").stdout)["data"]
+    confusion_rows = plots["Confusion on test actors (baseline)"][0]["content"]["data"]["values"]
+    assert len(confusion_rows) == 32 and {"actual", "predicted"} <= set(confusion_rows[0])
+    curve_rows = plots["Training accuracy"][0]["content"]["data"]["values"]
+    assert len(curve_rows) > 0
+    assert "reports/plots/evaluation/confusion_baseline.png" in plots
+
+
+def test_second_repro_has_nothing_to_do(tiny_project):
+    lock_before = (tiny_project / "dvc.lock").read_text()
+    result = run_dvc(tiny_project, "repro")
+    assert "Running stage" not in result.stdout
+    assert (tiny_project / "dvc.lock").read_text() == lock_before
+    assert "up to date" in run_dvc(tiny_project, "status").stdout
