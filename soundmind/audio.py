@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -13,39 +14,45 @@ from soundmind.errors import CorpusError
 
 
 def load_audio(path: Path | str, sample_rate: int) -> np.ndarray:
-    """Decode ``path`` to a mono float32 waveform at ``sample_rate``.
+    """Decode the file at ``path`` to a mono float32 waveform at ``sample_rate`` (see decode_audio)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot be read ({error.strerror or error}).") from error
+    return decode_audio(data, str(path), sample_rate)
+
+
+def decode_audio(data: bytes, name: str, sample_rate: int) -> np.ndarray:
+    """Decode the bytes of an audio file (WAV, FLAC, OGG, MP3) named ``name`` in messages.
 
     Stereo is mixed down by averaging channels; other rates are resampled once with soxr.
-    Raises CorpusError with one sentence when the file cannot be decoded or holds no samples.
+    Raises CorpusError with one sentence when the bytes are empty, truncated or not audio.
     """
-    path = Path(path)
-    if path.is_file() and path.stat().st_size == 0:
-        raise CorpusError(f"{path}: the file is empty (0 bytes).")
-    if declared_wav_bytes_missing(path) > 0:
-        raise CorpusError(f"{path}: the file is truncated ({declared_wav_bytes_missing(path)} bytes of audio missing).")
+    if not data:
+        raise CorpusError(f"{name}: the file is empty (0 bytes).")
+    missing = declared_wav_bytes_missing(data)
+    if missing > 0:
+        raise CorpusError(f"{name}: the file is truncated ({missing} bytes of audio missing).")
     try:
-        samples, native_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
-        raise CorpusError(f"{path}: cannot be decoded as audio ({error}).") from error
+        samples, native_rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+        reason = str(error).replace(" : ", ": ").strip() or error.__class__.__name__
+        raise CorpusError(f"{name}: cannot be decoded as audio ({reason}).") from error
     if samples.shape[0] == 0:
-        raise CorpusError(f"{path}: the file holds no audio samples.")
+        raise CorpusError(f"{name}: the file holds no audio samples.")
     return to_mono_at_rate(samples, native_rate, sample_rate)
 
 
-def declared_wav_bytes_missing(path: Path) -> int:
+def declared_wav_bytes_missing(data: bytes) -> int:
     """How many bytes shorter a RIFF/WAVE file is than its header says (0 for other formats).
 
     libsndfile quietly decodes what is there, so a cut-off WAV would otherwise pass as a short clip.
     """
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(12)
-    except OSError:
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return 0
-    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
-        return 0
-    declared_size = int.from_bytes(header[4:8], "little") + 8
-    return max(0, declared_size - path.stat().st_size)
+    declared_size = int.from_bytes(data[4:8], "little") + 8
+    return max(0, declared_size - len(data))
 
 
 def to_mono_at_rate(samples: np.ndarray, native_rate: int, sample_rate: int) -> np.ndarray:

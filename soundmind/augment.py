@@ -36,6 +36,24 @@ class AugmentSettings:
             raise ValueError(f"augment.stretch_rate must be positive, got {self.stretch_rate}")
 
 
+def augment_settings_from_params(params: dict) -> AugmentSettings:
+    """The ``augment.*`` block as settings; a bad value is refused naming its key."""
+    from soundmind.errors import ParamsError
+    from soundmind.params import require, require_range
+
+    try:
+        return AugmentSettings(
+            copies=int(require(params, "augment.copies")),
+            kinds=tuple(require(params, "augment.kinds")),
+            noise_snr_db=require_range(params, "augment.noise_snr_db"),
+            stretch_rate=require_range(params, "augment.stretch_rate"),
+            pitch_semitones=require_range(params, "augment.pitch_semitones"),
+            shift_max_seconds=float(require(params, "augment.shift_max_seconds")),
+        )
+    except ValueError as error:
+        raise ParamsError(f"params.yaml: {error}.") from error
+
+
 def clip_generator(seed: int, clip_id: str, copy_index: int) -> np.random.Generator:
     """A generator that depends only on the seed, the clip and the copy, never on run order."""
     return np.random.default_rng([seed, zlib.crc32(clip_id.encode()), copy_index])

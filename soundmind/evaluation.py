@@ -90,9 +90,10 @@ def save_per_class_png(metrics: dict[str, Any], labels: Sequence[str], path: Pat
     save_png(figure, path)
 
 
-def save_training_curves_png(history: pd.DataFrame, path: Path, title: str) -> None:
+def save_training_curves_png(history: dict[str, list[float]], path: Path, title: str) -> None:
+    """Loss and accuracy per epoch, train against val, from a Keras ``History.history``."""
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = history["epoch"] + 1
+    epochs = np.arange(1, len(history["loss"]) + 1)
     for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
         axes.plot(epochs, history[key], label=f"train {key}")
         axes.plot(epochs, history[f"val_{key}"], label=f"val {key}")
@@ -108,3 +109,20 @@ def save_png(figure: plt.Figure, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100, metadata=PNG_METADATA)
     plt.close(figure)
+
+
+def save_cv_png(fold_accuracy: pd.DataFrame, path: Path) -> None:
+    """Per-fold test accuracy of each model, one panel per protocol."""
+    protocols = list(dict.fromkeys(fold_accuracy["protocol"]))
+    figure, axes_list = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), sharey=True, squeeze=False)
+    for axes, protocol in zip(axes_list[0], protocols):
+        table = fold_accuracy[fold_accuracy["protocol"] == protocol].pivot(index="fold", columns="model", values="accuracy")
+        for model in table.columns:
+            axes.plot(table.index + 1, table[model], marker="o", label=f"{model} ({table[model].mean():.1%})")
+        axes.set_xlabel("fold (test actors 4k+1 ... 4k+4)")
+        axes.set_title(protocol)
+        axes.set_ylim(0, 1)
+        axes.legend(fontsize=8)
+    axes_list[0][0].set_ylabel("test accuracy")
+    figure.tight_layout()
+    save_png(figure, path)

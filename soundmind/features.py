@@ -58,13 +58,32 @@ def block_names(block: str, rows: int) -> list[str]:
 
 
 RICH_FEATURE_NAMES = [name for block, rows in RICH_BLOCKS for name in block_names(block, rows)]
-FEATURE_SETS = {"rich": RICH_FEATURE_NAMES, "mfcc40": RICH_FEATURE_NAMES[:40]}
+# feature set -> the family (one table in features/, one extractor) it is taken from
+FEATURE_SETS = {"rich": "rich", "mfcc40": "rich", "compare": "compare", "egemaps": "egemaps"}
 
 
-def feature_names(feature_set: str) -> list[str]:
+def feature_family(feature_set: str) -> str:
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"unknown feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
     return FEATURE_SETS[feature_set]
+
+
+def feature_names(feature_set: str) -> list[str]:
+    family = feature_family(feature_set)
+    if family != "rich":
+        from soundmind.functionals import functional_names
+
+        return functional_names(family)
+    return RICH_FEATURE_NAMES[:40] if feature_set == "mfcc40" else RICH_FEATURE_NAMES
+
+
+def family_vector(waveform: np.ndarray, family: str, settings: "FeatureSettings") -> np.ndarray:
+    """The whole vector of one family for one clip: the single place inference computes features."""
+    if family == "rich":
+        return rich_feature_vector(waveform, settings)
+    from soundmind.functionals import functional_vector
+
+    return functional_vector(waveform, settings.sample_rate, family)
 
 
 def frame_features(waveform: np.ndarray, settings: FeatureSettings) -> dict[str, np.ndarray]:
@@ -105,8 +124,9 @@ def rich_feature_vector(waveform: np.ndarray, settings: FeatureSettings) -> np.n
 
 
 def select_feature_set(vector: np.ndarray, feature_set: str) -> np.ndarray:
-    """Slice a rich vector (or a batch of them) down to ``feature_set``."""
-    return vector[..., : len(feature_names(feature_set))]
+    """Slice a family's vector (or a batch of them) down to ``feature_set``: mfcc40 is the rich vector's head."""
+    feature_family(feature_set)
+    return vector[..., :40] if feature_set == "mfcc40" else vector
 
 
 def _features_of_file(path: Path, settings: FeatureSettings) -> np.ndarray:
@@ -149,3 +169,16 @@ def clips_to_featurise(manifest: pd.DataFrame, splits: pd.DataFrame, augmented: 
 
 def load_feature_matrix(table: pd.DataFrame, feature_set: str) -> np.ndarray:
     return table[feature_names(feature_set)].to_numpy(dtype=np.float32)
+
+
+def load_family_tables(families: set[str] | list[str], features_dir: Path = Path("features")) -> dict[str, pd.DataFrame]:
+    """The feature tables (features/<family>.parquet) of the given families."""
+    return {family: pd.read_parquet(features_dir / f"{family}.parquet") for family in sorted(families)}
+
+
+def family_matrices(tables: dict[str, pd.DataFrame], clip_ids: list[str]) -> dict[str, np.ndarray]:
+    """Each family's full vectors for ``clip_ids``, in that order: what bundles' ``probabilities`` take."""
+    return {
+        family: table.set_index("clip_id").loc[list(clip_ids), feature_names(family)].to_numpy(dtype=np.float32)
+        for family, table in tables.items()
+    }

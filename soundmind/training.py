@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from dvclive import Live
+from dvclive.keras import DVCLiveCallback
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
@@ -71,8 +73,9 @@ def balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
     return {int(label): float(weight) for label, weight in zip(present, weights)}
 
 
-def training_callbacks(params: dict[str, Any], log_csv: Path) -> list[keras.callbacks.Callback]:
-    log_csv.parent.mkdir(parents=True, exist_ok=True)
+def training_callbacks(params: dict[str, Any], live_dir: Path) -> list[keras.callbacks.Callback]:
+    # dvcyaml=False: inside a pipeline dvclive must not rewrite dvc.yaml; dvc.yaml declares the plots.
+    live = Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
     return [
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy",
@@ -86,7 +89,7 @@ def training_callbacks(params: dict[str, Any], log_csv: Path) -> list[keras.call
             patience=params["reduce_lr_patience"],
             min_lr=params["min_learning_rate"],
         ),
-        keras.callbacks.CSVLogger(str(log_csv)),
+        DVCLiveCallback(live=live),
     ]
 
 
@@ -96,7 +99,7 @@ def train_model(
     features: pd.DataFrame,
     seed: int,
     feature_settings: FeatureSettings,
-    log_csv: Path,
+    live_dir: Path,
 ) -> TrainingResult:
     """Fit ``train.<name>`` on the train split (originals + augmented), stopping on the val split."""
     validate_model_params(name, params)
@@ -117,7 +120,7 @@ def train_model(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    callbacks = training_callbacks(params, log_csv)
+    callbacks = training_callbacks(params, live_dir)
     started = time.perf_counter()
     history = model.fit(
         train_x,

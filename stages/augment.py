@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from soundmind.augment import AugmentSettings, augment_training_clips
-from soundmind.errors import ParamsError
+from soundmind.augment import augment_settings_from_params, augment_training_clips
 from soundmind.ingest import read_manifest
-from soundmind.params import load_params, require, require_positive_int, require_range
+from soundmind.params import load_params, require, require_positive_int
 from soundmind.stage import run_stage
 
 OUT_DIR = Path("data/augmented")
@@ -15,17 +14,7 @@ OUT_DIR = Path("data/augmented")
 
 def main() -> None:
     params = load_params()
-    try:
-        settings = AugmentSettings(
-            copies=int(require(params, "augment.copies")),
-            kinds=tuple(require(params, "augment.kinds")),
-            noise_snr_db=require_range(params, "augment.noise_snr_db"),
-            stretch_rate=require_range(params, "augment.stretch_rate"),
-            pitch_semitones=require_range(params, "augment.pitch_semitones"),
-            shift_max_seconds=float(require(params, "augment.shift_max_seconds")),
-        )
-    except ValueError as error:
-        raise ParamsError(f"params.yaml: {error}.") from error
+    settings = augment_settings_from_params(params)
     table = augment_training_clips(
         read_manifest(Path("data/raw")),
         pd.read_csv("data/splits.csv"),

@@ -3,13 +3,11 @@
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from soundmind.bundle import load_bundle
-from soundmind.files import write_json
+from soundmind.bundle import EnsembleBundle, load_bundle, weighted_vote
 from soundmind.errors import ParamsError
 from soundmind.evaluation import classification_metrics, predictions_table, save_confusion_png, save_per_class_png
-from soundmind.features import RICH_FEATURE_NAMES
+from soundmind.features import family_matrices, load_family_tables
+from soundmind.files import write_json
 from soundmind.stage import run_stage
 
 
@@ -17,20 +15,38 @@ def main() -> None:
     model_names = sys.argv[1:]
     if not model_names:
         raise ParamsError("usage: python -m stages.evaluate MODEL_NAME [MODEL_NAME ...]")
-    features = pd.read_parquet("features/rich.parquet")
-    test_rows = features[(features["split"] == "test") & (features["augmentation"] == "none")]
+    bundles = {name: load_bundle(Path("models") / name) for name in model_names}
+    tables = load_family_tables({"rich"}.union(*(bundle.required_families() for bundle in bundles.values())))
+    rich = tables["rich"]
+    test_rows = rich[(rich["split"] == "test") & (rich["augmentation"] == "none")].sort_values("clip_id")
     if test_rows.empty:
         raise ParamsError("features/rich.parquet holds no test clips; check split.test_actors.")
+    features = family_matrices(tables, test_rows["clip_id"].tolist())
+    actual = test_rows["emotion"].tolist()
     metrics = {}
-    for name in model_names:
-        bundle = load_bundle(Path("models") / name)
-        probabilities = bundle.probabilities(test_rows[RICH_FEATURE_NAMES].to_numpy())
+    for name, bundle in bundles.items():
+        if isinstance(bundle, EnsembleBundle):
+            member_probabilities = bundle.member_probabilities(features)
+            probabilities = weighted_vote(member_probabilities, bundle.weights)
+        else:
+            probabilities = bundle.probabilities(features)
         predicted = [bundle.labels[index] for index in probabilities.argmax(axis=1)]
-        metrics[name] = classification_metrics(test_rows["emotion"].tolist(), predicted, bundle.labels)
+        metrics[name] = classification_metrics(actual, predicted, bundle.labels)
         metrics[name]["test_actors"] = sorted(int(actor) for actor in test_rows["actor"].unique())
-        table = predictions_table(test_rows["clip_id"].tolist(), test_rows["emotion"].tolist(), predicted)
+        if isinstance(bundle, EnsembleBundle):
+            metrics[name]["members"] = {}
+            for member, values in member_probabilities.items():
+                member_predicted = [bundle.labels[index] for index in values.argmax(axis=1)]
+                member_metrics = classification_metrics(actual, member_predicted, bundle.labels)
+                metrics[name]["members"][member] = {
+                    "weight": bundle.weights[member],
+                    "accuracy": member_metrics["accuracy"],
+                    "macro_f1": member_metrics["macro_f1"],
+                }
         Path("reports/predictions").mkdir(parents=True, exist_ok=True)
-        table.to_csv(f"reports/predictions/{name}.csv", index=False)
+        predictions_table(test_rows["clip_id"].tolist(), actual, predicted).to_csv(
+            f"reports/predictions/{name}.csv", index=False
+        )
         title = f"{name} on test actors {metrics[name]['test_actors']}"
         save_confusion_png(metrics[name], bundle.labels, Path(f"reports/plots/evaluation/confusion_{name}.png"), title)
         save_per_class_png(metrics[name], bundle.labels, Path(f"reports/plots/evaluation/per_class_{name}.png"), title)

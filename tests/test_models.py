@@ -59,8 +59,9 @@ def test_saving_a_bundle_twice_gives_identical_bytes_and_loads_back(tmp_path):
 
     loaded = load_bundle(tmp_path / "first")
     rich = np.random.default_rng(1).normal(size=(5, 392)).astype(np.float32)
-    np.testing.assert_allclose(loaded.probabilities(rich), bundle.probabilities(rich), rtol=1e-6)
-    assert np.allclose(loaded.probabilities(rich).sum(axis=1), 1.0, atol=1e-5)
+    features = {"rich": rich}
+    np.testing.assert_allclose(loaded.probabilities(features), bundle.probabilities(features), rtol=1e-6)
+    assert np.allclose(loaded.probabilities(features).sum(axis=1), 1.0, atol=1e-5)
     assert (loaded.labels, loaded.feature_set) == (list(EMOTIONS), "mfcc40")
 
 
@@ -87,3 +88,124 @@ def test_bad_training_params_are_refused_naming_the_key(key, value, message):
 def test_balanced_class_weights_favour_rare_classes():
     weights = balanced_class_weights(np.array([0, 0, 0, 1]))
     assert weights[1] == pytest.approx(3 * weights[0])
+
+
+# --- the seed's deep models, built from params.yaml -------------------------------------------
+
+def project_params() -> dict:
+    from soundmind.params import load_params
+    from tests.conftest import REPO_ROOT
+
+    return load_params(REPO_ROOT / "params.yaml")["train"]
+
+
+def conv_parameters(kernel: int, channels_in: int, filters: int) -> int:
+    return kernel * channels_in * filters + filters
+
+
+def dense_parameters(inputs: int, units: int) -> int:
+    return inputs * units + units
+
+
+def lstm_parameters(inputs: int, units: int) -> int:
+    return 4 * (units * (inputs + units) + units)
+
+
+def test_optimized_model_matches_the_seed_architecture_and_its_parameter_count():
+    from soundmind.models import build_model
+
+    params = project_params()["optimized"]
+    model = build_model("optimized", 392, 8, params)
+    expected, channels, steps = 0, 1, 392
+    for index, block in enumerate(params["conv_blocks"]):
+        expected += sum(conv_parameters(kernel, channels, block["filters"]) for kernel in block["kernel_sizes"])
+        channels = block["filters"] * len(block["kernel_sizes"])
+        squeezed = channels // params["se_reduction"]
+        expected += dense_parameters(channels, squeezed) + dense_parameters(squeezed, channels)
+        steps //= 2
+        assert model.get_layer(f"block_{index}_pool").output.shape == (None, steps, channels)
+    inputs = channels
+    for units in params["lstm_units"]:
+        expected += 2 * lstm_parameters(inputs, units)
+        inputs = 2 * units
+    for units in params["dense_units"]:
+        expected += dense_parameters(inputs, units) + 4 * units
+        inputs = units
+    expected += dense_parameters(inputs, 8)
+    assert model.count_params() == expected
+    # The seed's numbers, as the issue lists them.
+    assert [block["filters"] for block in params["conv_blocks"]] == [32, 64, 128]
+    assert [block["kernel_sizes"] for block in params["conv_blocks"]] == [[3, 5, 7], [3, 5], [3, 5]]
+    assert (params["lstm_units"], params["dense_units"], params["l2"]) == ([128, 64], [256, 128], 0.0005)
+    assert model.get_layer("block_0_multi_scale").output.shape[-1] == 96
+    assert model.get_layer("bilstm_0").output.shape == (None, 392 // 8, 256)
+    assert model.get_layer("bilstm_1").output.shape == (None, 128)
+    assert model.get_layer("block_0_se_reduce").units == 96 // 16
+
+
+def test_enhanced_model_follows_its_params():
+    from soundmind.models import build_model
+
+    params = project_params()["enhanced"]
+    model = build_model("enhanced", 392, 8, params)
+    conv_filters = [layer.filters for layer in model.layers if layer.__class__.__name__ == "Conv1D"]
+    assert conv_filters == params["conv_filters"]
+    expected, channels = 0, 1
+    for filters in params["conv_filters"]:
+        expected += conv_parameters(params["kernel_size"], channels, filters) + 4 * filters
+        channels = filters
+    inputs = 2 * channels
+    for units in params["dense_units"]:
+        expected += dense_parameters(inputs, units) + 4 * units
+        inputs = units
+    assert model.count_params() == expected + dense_parameters(inputs, 8)
+
+
+# --- the ensemble -----------------------------------------------------------------------------
+
+def test_greedy_weights_favour_the_member_that_is_right_on_val():
+    from soundmind.ensemble import greedy_weights
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 8, size=200)
+    right = np.full((200, 8), 0.02)
+    right[np.arange(200), labels] = 0.86
+    noise = rng.dirichlet(np.ones(8), size=200)
+    weights = greedy_weights({"right": right, "noise": noise}, labels, rounds=20)
+    assert weights["right"] > weights["noise"]
+    assert sum(weights.values()) == pytest.approx(1.0)
+
+
+def test_weighted_vote_is_the_weighted_mean_of_member_probabilities():
+    from soundmind.bundle import weighted_vote
+
+    first, second = np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])
+    np.testing.assert_allclose(weighted_vote({"a": first, "b": second}, {"a": 0.75, "b": 0.25}), [[0.75, 0.25]])
+    with pytest.raises(ValueError):
+        weighted_vote({"a": first}, {"a": 0.0})
+
+
+def test_an_ensemble_bundle_saves_byte_identically_and_votes_like_its_members(tmp_path):
+    from soundmind.bundle import EnsembleBundle, SklearnBundle
+    from soundmind.ensemble import build_sklearn_member
+
+    rng = np.random.default_rng(0)
+    rich = rng.normal(size=(40, 392)).astype(np.float32)
+    labels = np.arange(40) % 8
+    pipeline = build_sklearn_member("logistic", {"C": 0.1}, seed=0).fit(rich, labels)
+    members = {
+        "keras": make_bundle(),
+        "logistic": SklearnBundle(pipeline, list(EMOTIONS), {"feature_set": "rich", "sample_rate": 16000}),
+    }
+    ensemble = EnsembleBundle(members, {"keras": 0.25, "logistic": 0.75}, list(EMOTIONS),
+                              {"feature_set": "rich", "sample_rate": 16000, "name": "ensemble"})
+    save_bundle(ensemble, tmp_path / "first")
+    save_bundle(ensemble, tmp_path / "second")
+    first_files = {path.relative_to(tmp_path / "first"): path.read_bytes() for path in (tmp_path / "first").rglob("*") if path.is_file()}
+    second_files = {path.relative_to(tmp_path / "second"): path.read_bytes() for path in (tmp_path / "second").rglob("*") if path.is_file()}
+    assert first_files == second_files and len(first_files) == 9
+    loaded = load_bundle(tmp_path / "first")
+    features = {"rich": rich[:5]}
+    expected = 0.25 * members["keras"].probabilities(features) + 0.75 * members["logistic"].probabilities(features)
+    np.testing.assert_allclose(loaded.probabilities(features), expected, rtol=1e-5)
+    assert loaded.required_families() == {"rich"}

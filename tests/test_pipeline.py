@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import pandas as pd
 import soundfile
 
@@ -79,7 +80,23 @@ def test_baseline_bundle_and_metrics(tiny_project):
     assert set(metrics["per_class"]) == set(EMOTIONS)
     assert sum(sum(row.values()) for row in metrics["confusion_matrix"].values()) == metrics["n_test_clips"] == 32
     assert (tiny_project / "reports/plots/evaluation/confusion_baseline.png").stat().st_size > 0
-    assert len(pd.read_csv(tiny_project / "reports/training/baseline.csv")) >= 1
+    curve = pd.read_csv(tiny_project / "reports/training/baseline/plots/metrics/eval/accuracy.tsv", sep="\t")
+    assert len(curve) == json.loads((tiny_project / "reports/training/baseline.json").read_text())["epochs_run"]
+
+
+TRAINED = {"baseline", "enhanced", "optimized", "svm_rich", "logistic_egemaps", "logistic_compare"}
+
+
+def test_every_model_is_trained_and_evaluated_and_the_ensemble_votes_over_all_of_them(tiny_project):
+    metrics = json.loads((tiny_project / "reports/metrics.json").read_text())
+    assert set(metrics) == TRAINED | {"ensemble"}
+    members = metrics["ensemble"]["members"]
+    assert set(members) == TRAINED | {"extra_trees"}
+    assert sum(member["weight"] for member in members.values()) == pytest.approx(1.0)
+    for name in ("baseline", "enhanced", "optimized"):
+        summary = json.loads((tiny_project / f"reports/training/{name}.json").read_text())
+        assert summary["epochs_run"] >= 1 and summary["train_seconds"] > 0 and summary["parameters"] > 0
+        assert (tiny_project / f"reports/plots/training/{name}.png").stat().st_size > 0
 
 
 def test_dvc_sees_metrics_and_plots(tiny_project):
@@ -88,7 +105,7 @@ def test_dvc_sees_metrics_and_plots(tiny_project):
     plots = json.loads(run_dvc(tiny_project, "plots", "show", "--json").stdout)["data"]
     confusion_rows = plots["Confusion on test actors (baseline)"][0]["content"]["data"]["values"]
     assert len(confusion_rows) == 32 and {"actual", "predicted"} <= set(confusion_rows[0])
-    curve_rows = plots["Training accuracy"][0]["content"]["data"]["values"]
+    curve_rows = plots["Accuracy per epoch (train/ and eval/ = val actors)"][0]["content"]["data"]["values"]
     assert len(curve_rows) > 0
     assert "reports/plots/evaluation/confusion_baseline.png" in plots
 
@@ -99,3 +116,22 @@ def test_second_repro_has_nothing_to_do(tiny_project):
     assert "Running stage" not in result.stdout
     assert (tiny_project / "dvc.lock").read_text() == lock_before
     assert "up to date" in run_dvc(tiny_project, "status").stdout
+
+
+def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny_project):
+    report = json.loads((tiny_project / "reports/cv.json").read_text())
+    tested = sorted(actor for fold in report["folds"] for actor in fold["test_actors"])
+    assert tested == list(TINY_ACTORS)
+    for protocol in ("plain", "speaker_normalised"):
+        summary = report[protocol]["summary"]
+        assert set(summary) == {"svm_rich", "logistic_egemaps", "logistic_compare", "ensemble"}
+        assert all(0.0 <= model["accuracy_mean"] <= 1.0 for model in summary.values())
+        assert len(report[protocol]["per_fold"]) == 3
+    assert (tiny_project / "reports/plots/cv_folds.png").stat().st_size > 0
+
+
+def test_the_seed_protocol_audit_measures_its_leak(tiny_project):
+    audit = json.loads((tiny_project / "reports/audit_seed_protocol.json").read_text())
+    # One copy per clip with the tiny params: most test rows still have their sibling in training.
+    assert audit["seed_protocol"]["test_rows_with_a_sibling_in_training"] > 0.5
+    assert audit["speaker_independent"]["test_actors"] == TINY_TEST_ACTORS

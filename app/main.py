@@ -1,0 +1,196 @@
+"""Streamlit face over soundmind.predict: upload a clip or pick a test-actor clip, see the emotion.
+
+Run with ``streamlit run app/main.py``. All audio and model work happens in soundmind.predict;
+this file only chooses what to score and draws the answer.
+
+Environment variables (for tests and other checkouts):
+  SOUNDMIND_ROOT        the project folder (default: the folder above app/)
+  SOUNDMIND_MODELS_DIR  where trained bundles live (default: <root>/models)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from soundmind.predict import AUDIO_SUFFIXES, EmotionPredictor, PredictionError, available_bundles
+
+UPLOAD_CHOICE = "Upload a clip"
+TEST_CLIP_CHOICE = "A test-actor clip"
+# Enough points for a readable waveform without shipping every sample to the browser.
+WAVEFORM_POINTS = 1500
+AUDIO_FORMATS = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg"}
+
+
+def project_root() -> Path:
+    return Path(os.environ.get("SOUNDMIND_ROOT") or Path(__file__).resolve().parents[1])
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("SOUNDMIND_MODELS_DIR") or project_root() / "models")
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def load_predictor(bundle_path: str, bundle_mtime: float) -> EmotionPredictor:
+    """One predictor per bundle; the mtime in the key makes a retrained bundle load afresh."""
+    return EmotionPredictor(bundle_path)
+
+
+def test_metrics(model_name: str) -> dict | None:
+    """The evaluate stage's test-actor metrics for ``model_name``, if it wrote any."""
+    metrics_path = project_root() / "reports" / "metrics.json"
+    try:
+        return json.loads(metrics_path.read_text()).get(model_name)
+    except (OSError, ValueError):
+        return None
+
+
+def test_clips() -> pd.DataFrame | None:
+    """Clips of the held-out test actors (clip_id, emotion, actor, file), or None without the pipeline's data."""
+    raw_dir = project_root() / "data" / "raw"
+    manifest_path, splits_path = raw_dir / "manifest.parquet", project_root() / "data" / "splits.csv"
+    if not (manifest_path.is_file() and splits_path.is_file()):
+        return None
+    manifest = pd.read_parquet(manifest_path, columns=["clip_id", "path", "actor", "emotion"])
+    splits = pd.read_csv(splits_path, usecols=["clip_id", "split"])
+    clips = manifest.merge(splits[splits["split"] == "test"], on="clip_id")
+    if clips.empty:
+        return None
+    clips["file"] = [str(raw_dir / path) for path in clips["path"]]
+    return clips.sort_values("clip_id").reset_index(drop=True)
+
+
+def choose_model(names: list[str]) -> EmotionPredictor | None:
+    """Sidebar: pick a trained bundle, show which is active and its test metrics."""
+    st.sidebar.header("Model")
+    name = st.sidebar.selectbox("Trained models", names, key="model", help="Bundles found in " + str(models_dir()))
+    bundle_path = models_dir() / name
+    try:
+        predictor = load_predictor(str(bundle_path), (bundle_path / "bundle.json").stat().st_mtime)
+    except (PredictionError, OSError) as error:
+        st.sidebar.error(str(error))
+        return None
+    st.sidebar.markdown(f"Active model: **{predictor.name}**")
+    show_metrics(predictor.name)
+    return predictor
+
+
+def show_metrics(model_name: str) -> None:
+    metrics = test_metrics(model_name)
+    if not metrics or "accuracy" not in metrics:
+        st.sidebar.caption("No test metrics for this model yet (the evaluate stage writes reports/metrics.json).")
+        return
+    accuracy_column, f1_column = st.sidebar.columns(2)
+    accuracy_column.metric("Test accuracy", f"{metrics['accuracy']:.1%}")
+    if "macro_f1" in metrics:
+        f1_column.metric("Macro-F1", f"{metrics['macro_f1']:.3f}")
+    if metrics.get("test_actors"):
+        st.sidebar.caption(f"On held-out test actors {', '.join(map(str, metrics['test_actors']))}.")
+
+
+def chosen_audio(clips: pd.DataFrame | None) -> tuple[bytes, str, str] | None:
+    """The audio to score as (bytes, name, mime type), from an upload or a test clip; None until there is one."""
+    choice = UPLOAD_CHOICE
+    if clips is not None:
+        choice = st.radio("Audio", [UPLOAD_CHOICE, TEST_CLIP_CHOICE], key="source", horizontal=True)
+    if choice == TEST_CLIP_CHOICE:
+        return chosen_test_clip(clips)
+    uploaded = st.file_uploader(
+        "A speech clip",
+        type=[suffix.lstrip(".") for suffix in AUDIO_SUFFIXES],
+        key="upload",
+        help="3-5 seconds of one person speaking, like the RAVDESS clips; longer audio is scored in windows.",
+    )
+    if uploaded is None:
+        return None
+    # getvalue() is the upload held in memory; it is never written to disk.
+    return uploaded.getvalue(), uploaded.name, AUDIO_FORMATS.get(Path(uploaded.name).suffix.lower(), "audio/wav")
+
+
+def chosen_test_clip(clips: pd.DataFrame) -> tuple[bytes, str, str] | None:
+    labels = [f"{row.clip_id} (actor {row.actor}, {row.emotion})" for row in clips.itertuples()]
+    label = st.selectbox("Test-actor clip", labels, key="test_clip")
+    clip = clips.iloc[labels.index(label)]
+    st.caption(f"Actual emotion: **{clip['emotion']}**")
+    path = Path(clip["file"])
+    try:
+        return path.read_bytes(), path.name, AUDIO_FORMATS.get(path.suffix, "audio/wav")
+    except OSError as error:
+        st.error(f"{path}: cannot be read ({error.strerror or error}).")
+        return None
+
+
+def show_prediction(result: dict) -> None:
+    st.header(f"Predicted emotion: {result['emotion']}")
+    st.metric("Confidence", f"{result['confidence']:.1%}")
+    st.caption(f"Model {result['model']} · {result['duration_seconds']:.2f} s of audio")
+    probabilities = pd.DataFrame(
+        {"emotion": list(result["probabilities"]), "probability": list(result["probabilities"].values())}
+    )
+    st.bar_chart(probabilities, x="emotion", y="probability", sort=False, y_label="probability")
+    if "windows" in result:
+        st.caption(f"Scored in {len(result['windows'])} overlapping windows; the answer is their mean.")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "start (s)": [window["start_seconds"] for window in result["windows"]],
+                    "emotion": [window["emotion"] for window in result["windows"]],
+                    "confidence": [round(window["confidence"], 3) for window in result["windows"]],
+                }
+            ),
+            hide_index=True,
+        )
+
+
+def show_waveform(waveform: np.ndarray, sample_rate: int) -> None:
+    """Min/max envelope per time bucket, so peaks survive the thinning."""
+    st.subheader("Waveform")
+    chunks = np.array_split(waveform, max(1, min(WAVEFORM_POINTS, len(waveform))))
+    starts = np.cumsum([0] + [len(chunk) for chunk in chunks[:-1]])
+    envelope = pd.DataFrame(
+        {
+            "seconds": starts / sample_rate,
+            "max": [float(chunk.max()) for chunk in chunks],
+            "min": [float(chunk.min()) for chunk in chunks],
+        }
+    )
+    st.line_chart(envelope, x="seconds", y=["max", "min"], y_label="amplitude", height=220)
+
+
+def score(predictor: EmotionPredictor, audio: bytes, name: str) -> None:
+    try:
+        result = predictor.predict(audio, name=name)
+        # The same decoding the prediction used, for the picture only.
+        waveform = predictor.waveform(audio, None, name)
+    except PredictionError as error:
+        st.error(str(error))
+        return
+    show_prediction(result)
+    show_waveform(waveform, predictor.sample_rate)
+
+
+def main() -> None:
+    st.set_page_config(page_title="soundmind: speech emotion", page_icon="🎙️", layout="centered")
+    st.title("soundmind: speech emotion recognition")
+    names = available_bundles(models_dir())
+    if not names:
+        st.info(f"No model trained yet: there is no bundle in {models_dir()}. Run `dvc repro` to train one.")
+        return
+    predictor = choose_model(names)
+    if predictor is None:
+        return
+    audio = chosen_audio(test_clips())
+    if audio is None:
+        st.info("Upload a wav, flac, mp3 or ogg clip of speech to hear what the model makes of it.")
+        return
+    data, name, mime_type = audio
+    st.audio(data, format=mime_type)
+    score(predictor, data, name)
+
+
+main()

@@ -1,0 +1,148 @@
+"""How long one prediction takes: warm (features vs model) and cold (`python -m soundmind predict`).
+
+    python benchmarks/predict_latency.py [--model NAME_OR_PATH] [--models-dir DIR] [--clip FILE] [--json]
+
+Warm numbers are medians over --runs calls after --warmup calls on one loaded EmotionPredictor;
+the cold start is the wall time of the whole CLI subprocess (interpreter, TensorFlow import,
+bundle load, one file). Timings on shared machines are noisy: compare runs made side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # for tests.tiny_corpus when run as a script
+
+from soundmind.features import rich_feature_vector
+from soundmind.predict import EmotionPredictor, PredictionError, split_into_windows
+from tests.tiny_corpus import synthetic_clip
+
+CLIP_SECONDS = 3.0
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="model name or bundle folder (default: the best available)")
+    parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models", help="where trained bundles live")
+    parser.add_argument(
+        "--clip", type=Path, default=None, help=f"audio file to time (default: a {CLIP_SECONDS:g} s synthetic clip)"
+    )
+    parser.add_argument("--runs", type=int, default=20, help="timed warm runs (median reported)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed warm runs first")
+    parser.add_argument("--cold-runs", type=int, default=3, help="CLI subprocesses to time (median reported)")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    return parser.parse_args()
+
+
+def timed(step: Callable[[], object]) -> tuple[object, float]:
+    started = time.perf_counter()
+    value = step()
+    return value, time.perf_counter() - started
+
+
+def one_prediction(predictor: EmotionPredictor, clip: Path) -> dict[str, float]:
+    """Seconds per step of one prediction, run in the order predict() runs them.
+
+    Timing the steps in turn rather than each in its own loop matters: Keras' predict() is
+    markedly slower right after librosa has run than when called back to back.
+    """
+    waveform, decode_s = timed(lambda: predictor.waveform(clip, None, None))
+    windows = [window for _, window in split_into_windows(waveform, predictor.sample_rate)]
+    vectors, features_s = timed(lambda: np.vstack([rich_feature_vector(w, predictor.settings) for w in windows]))
+    _, model_s = timed(lambda: predictor.bundle.probabilities(vectors))
+    _, predict_s = timed(lambda: predictor.predict(clip))
+    return {"decode_s": decode_s, "features_s": features_s, "model_s": model_s, "predict_s": predict_s}
+
+
+def warm_latency(predictor: EmotionPredictor, clip: Path, runs: int, warmup: int) -> dict[str, float]:
+    """Median seconds of decoding, feature extraction, the model, and predict() on the file end to end."""
+    for _ in range(warmup):
+        one_prediction(predictor, clip)
+    timings = [one_prediction(predictor, clip) for _ in range(runs)]
+    return {step: statistics.median(timing[step] for timing in timings) for step in timings[0]}
+
+
+def cold_start(bundle: Path, clip: Path, runs: int) -> float:
+    """Median wall seconds of `python -m soundmind predict CLIP --model BUNDLE`, a fresh process each time."""
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "soundmind", "predict", str(clip), "--model", str(bundle), "--json"],
+            check=False,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+        )
+        timings.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            raise SystemExit(f"the CLI failed on {clip}:\n{result.stderr.strip()}")
+    return statistics.median(timings)
+
+
+def write_synthetic_clip(folder: Path, sample_rate: int) -> Path:
+    path = folder / "clip.wav"
+    soundfile.write(str(path), synthetic_clip("happy", 1, 1, sample_rate, CLIP_SECONDS), sample_rate, subtype="PCM_16")
+    return path
+
+
+def print_table(report: dict) -> None:
+    print(f"model: {report['model']} ({report['bundle']})")
+    print(
+        f"clip: {report['clip']} ({report['clip_seconds']:.2f} s); warm: median of {report['runs']} runs after {report['warmup']} warm-up"
+    )
+    rows = [
+        ("decoding (warm)", report["decode_s"] * 1000, "ms"),
+        ("feature extraction (warm)", report["features_s"] * 1000, "ms"),
+        ("model (warm)", report["model_s"] * 1000, "ms"),
+        ("predict() end to end (warm)", report["predict_s"] * 1000, "ms"),
+        (
+            f"cold start: python -m soundmind predict, 1 file (median of {report['cold_runs']})",
+            report["cold_start_s"],
+            "s",
+        ),
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, unit in rows:
+        print(f"{name:<{width}}  {value:9.1f} {unit}")
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    try:
+        predictor = EmotionPredictor(arguments.model, arguments.models_dir)
+    except PredictionError as error:
+        raise SystemExit(f"error: {error}")
+    with tempfile.TemporaryDirectory() as folder:
+        clip = arguments.clip or write_synthetic_clip(Path(folder), predictor.sample_rate)
+        report = {
+            "model": predictor.name,
+            "bundle": str(predictor.bundle_path),
+            "clip": str(arguments.clip) if arguments.clip else f"synthetic {CLIP_SECONDS:g} s",
+            "clip_seconds": len(predictor.waveform(clip, None, None)) / predictor.sample_rate,
+            "runs": arguments.runs,
+            "warmup": arguments.warmup,
+            **warm_latency(predictor, clip, arguments.runs, arguments.warmup),
+            "cold_runs": arguments.cold_runs,
+            "cold_start_s": cold_start(predictor.bundle_path.resolve(), clip, arguments.cold_runs),
+        }
+    if arguments.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_table(report)
+
+
+if __name__ == "__main__":
+    main()

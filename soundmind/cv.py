@@ -1,0 +1,160 @@
+"""Cross-validation over actors: every clip is tested once, by a model that never heard its speaker.
+
+Fold k tests actors 4k+1 ... 4k+4 and stops/selects on the next fold's four actors; the other
+sixteen train. Two protocols are kept apart: ``plain`` (nothing known about test speakers) and
+``speaker_normalised`` (each actor's features standardised with that actor's own unlabelled clips).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score
+
+from soundmind.bundle import weighted_vote
+from soundmind.ensemble import SKLEARN_KINDS, fit_with_selection, greedy_weights
+from soundmind.errors import ParamsError
+from soundmind.features import feature_family
+from soundmind.ravdess import EMOTIONS
+from soundmind.training import encode_labels
+
+PROTOCOLS = ("plain", "speaker_normalised")
+
+
+@dataclass(frozen=True)
+class Fold:
+    index: int
+    test_actors: tuple[int, ...]
+    val_actors: tuple[int, ...]
+
+
+def make_folds(actors: list[int], n_folds: int) -> list[Fold]:
+    """Consecutive groups of actors; each fold validates on the next fold's group."""
+    actors = sorted(actors)
+    if n_folds < 3 or len(actors) % n_folds:
+        raise ParamsError(f"params.yaml: 'cv.folds' must be at least 3 and divide the {len(actors)} actors, got {n_folds}.")
+    size = len(actors) // n_folds
+    groups = [tuple(actors[index * size : (index + 1) * size]) for index in range(n_folds)]
+    return [Fold(index, groups[index], groups[(index + 1) % n_folds]) for index in range(n_folds)]
+
+
+def speaker_normalise(matrix: np.ndarray, actors: np.ndarray) -> np.ndarray:
+    """Standardise each actor's rows with that actor's own mean and standard deviation (no labels used)."""
+    normalised = np.empty_like(matrix, dtype=np.float64)
+    for actor in np.unique(actors):
+        rows = actors == actor
+        mean, std = matrix[rows].mean(axis=0), matrix[rows].std(axis=0)
+        normalised[rows] = (matrix[rows] - mean) / np.where(std > 1e-12, std, 1.0)
+    return normalised
+
+
+@dataclass
+class FeatureView:
+    """One feature table's matrix, aligned to the clip order shared by all views."""
+
+    matrix: np.ndarray
+    actors: np.ndarray
+
+    def for_protocol(self, protocol: str) -> np.ndarray:
+        return speaker_normalise(self.matrix, self.actors) if protocol == "speaker_normalised" else self.matrix
+
+
+def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The cross-validation recipe of each named ``train`` entry: its feature family, kind and C grid."""
+    specs = {}
+    for name in names:
+        params = train_params.get(name)
+        if params is None:
+            raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a train.* model.")
+        if params.get("architecture") not in SKLEARN_KINDS or params.get("feature_set") == "mfcc40":
+            raise ParamsError(
+                f"params.yaml: 'cv.models' names {name!r}; cross-validation takes scikit-learn models "
+                f"({', '.join(SKLEARN_KINDS)}) on a whole feature table (rich, compare, egemaps)."
+            )
+        specs[name] = {**params, "kind": params["architecture"], "features": feature_family(params["feature_set"])}
+    return specs
+
+
+def run_fold(
+    fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, FeatureView], labels: np.ndarray,
+    actors: np.ndarray, protocol: str, ensemble_rounds: int, seed: int,
+) -> dict[str, Any]:
+    """Every model of ``models`` on one fold, plus their soft-voting ensemble weighted on val actors."""
+    test, val = np.isin(actors, fold.test_actors), np.isin(actors, fold.val_actors)
+    train = ~(test | val)
+    results, val_probabilities, test_probabilities = {}, {}, {}
+    for name, spec in models.items():
+        matrix = views[spec["features"]].for_protocol(protocol)
+        val_accuracy, chosen, model = fit_with_selection(
+            spec, matrix[train], labels[train], matrix[val], labels[val], seed
+        )
+        val_probabilities[name] = model.predict_proba(matrix[val])
+        test_probabilities[name] = model.predict_proba(matrix[test])
+        results[name] = {"C": chosen, "val_accuracy": round(float(val_accuracy), 4),
+                         **scores(labels[test], test_probabilities[name])}
+    weights = greedy_weights(val_probabilities, labels[val], ensemble_rounds)
+    results["ensemble"] = {"weights": weights, **scores(labels[test], weighted_vote(test_probabilities, weights))}
+    return results
+
+
+def scores(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    predicted = probabilities.argmax(axis=1)
+    return {
+        "accuracy": round(float(accuracy_score(labels, predicted)), 4),
+        "macro_f1": round(float(f1_score(labels, predicted, labels=np.arange(len(EMOTIONS)), average="macro",
+                                         zero_division=0)), 4),
+    }
+
+
+def summarise(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and standard deviation over folds of each model's accuracy and macro-F1."""
+    summary = {}
+    for name in per_fold[0]:
+        accuracies = np.array([fold[name]["accuracy"] for fold in per_fold])
+        macro_f1 = np.array([fold[name]["macro_f1"] for fold in per_fold])
+        summary[name] = {
+            "accuracy_mean": round(float(accuracies.mean()), 4), "accuracy_std": round(float(accuracies.std()), 4),
+            "macro_f1_mean": round(float(macro_f1.mean()), 4), "macro_f1_std": round(float(macro_f1.std()), 4),
+        }
+    return summary
+
+
+def aligned_views(tables: dict[str, pd.DataFrame], metadata_columns: list[str]) -> tuple[dict[str, FeatureView], np.ndarray, np.ndarray]:
+    """Original clips only, in one clip order for every table; returns the views, labels and actors."""
+    originals = {
+        name: table[table["augmentation"] == "none"].sort_values("clip_id").reset_index(drop=True)
+        for name, table in tables.items()
+    }
+    reference = next(iter(originals.values()))
+    for name, table in originals.items():
+        if not table["clip_id"].equals(reference["clip_id"]):
+            raise ValueError(f"feature table {name!r} does not hold the same clips as the others")
+    actors = reference["actor"].to_numpy()
+    views = {
+        name: FeatureView(table.drop(columns=metadata_columns).to_numpy(dtype=np.float64), actors)
+        for name, table in originals.items()
+    }
+    return views, encode_labels(reference["emotion"]), actors
+
+
+def cross_validate(
+    tables: dict[str, pd.DataFrame], metadata_columns: list[str], models: dict[str, dict[str, Any]],
+    n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int,
+) -> dict[str, Any]:
+    unknown = sorted(set(protocols) - set(PROTOCOLS))
+    if unknown:
+        raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(PROTOCOLS)}.")
+    for name, spec in models.items():
+        if spec.get("features") not in tables:
+            raise ParamsError(f"params.yaml: 'cv.models.{name}.features' must be one of {', '.join(tables)}.")
+    views, labels, actors = aligned_views(tables, metadata_columns)
+    folds = make_folds(sorted(set(actors.tolist())), n_folds)
+    report: dict[str, Any] = {"folds": [{"test_actors": list(fold.test_actors), "val_actors": list(fold.val_actors)}
+                                        for fold in folds]}
+    for protocol in protocols:
+        per_fold = [run_fold(fold, models, views, labels, actors, protocol, ensemble_rounds, seed) for fold in folds]
+        report[protocol] = {"summary": summarise(per_fold), "per_fold": per_fold}
+    return report

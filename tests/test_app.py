@@ -1,0 +1,267 @@
+"""The Streamlit app over the tiny project's models: through Streamlit's test API, then in a real browser."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import soundfile
+from streamlit.testing.v1 import AppTest
+
+from soundmind.predict import available_bundles
+from soundmind.ravdess import EMOTIONS
+from tests.conftest import REPO_ROOT
+from tests.tiny_corpus import synthetic_clip
+
+APP = REPO_ROOT / "app" / "main.py"
+RATE = 16000
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SCREENSHOT = REPO_ROOT / "tests" / "artifacts" / "app_prediction.png"
+
+
+def wav_bytes(emotion: str = "angry", seconds: float = 3.0) -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, synthetic_clip(emotion, 5, 1, RATE, seconds), RATE, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def point_app_at(monkeypatch, root: Path, models: Path) -> None:
+    monkeypatch.setenv("SOUNDMIND_ROOT", str(root))
+    monkeypatch.setenv("SOUNDMIND_MODELS_DIR", str(models))
+
+
+def run_app() -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not app.exception, [item.value for item in app.exception]
+    return app
+
+
+def predicted_emotion(app: AppTest) -> str | None:
+    """The emotion in the result heading, or None when there is no result."""
+    headings = [item.value for item in app.header if item.value.startswith("Predicted emotion: ")]
+    assert len(headings) <= 1
+    return headings[0].removeprefix("Predicted emotion: ") if headings else None
+
+
+def evaluated(project: Path, model: str) -> pd.DataFrame:
+    return pd.read_csv(project / "reports" / "predictions" / f"{model}.csv").set_index("clip_id")
+
+
+@pytest.fixture
+def tiny_app(tiny_project, monkeypatch) -> AppTest:
+    point_app_at(monkeypatch, tiny_project, tiny_project / "models")
+    return run_app()
+
+
+# --- Streamlit's test API --------------------------------------------------------------------------
+
+
+def test_the_sidebar_names_the_active_model_offers_the_trained_ones_and_shows_its_metrics(tiny_app, tiny_project):
+    metrics = json.loads((tiny_project / "reports" / "metrics.json").read_text())["ensemble"]
+    model_picker = tiny_app.sidebar.selectbox(key="model")
+
+    assert (
+        model_picker.options
+        == available_bundles(tiny_project / "models")
+        == ["ensemble", "optimized", "enhanced", "baseline"]
+    )
+    assert model_picker.value == "ensemble"
+    assert "Active model: **ensemble**" in [item.value for item in tiny_app.sidebar.markdown]
+    assert [item.value for item in tiny_app.sidebar.metric] == [
+        f"{metrics['accuracy']:.1%}",
+        f"{metrics['macro_f1']:.3f}",
+    ]
+    assert predicted_emotion(tiny_app) is None, "nothing is scored before a clip is chosen"
+
+
+def test_a_test_actor_clip_gets_the_prediction_the_evaluate_stage_made(tiny_app, tiny_project):
+    tiny_app.radio(key="source").set_value("A test-actor clip").run()
+    clip_picker = tiny_app.selectbox(key="test_clip")
+    expected = evaluated(tiny_project, "ensemble")
+    assert sorted(option.split()[0] for option in clip_picker.options) == sorted(expected.index)
+
+    clip_id = expected.index[-1]
+    clip_picker.set_value(next(option for option in clip_picker.options if option.startswith(clip_id))).run()
+
+    assert not tiny_app.exception and not tiny_app.error
+    assert predicted_emotion(tiny_app) == expected.loc[clip_id, "predicted"]
+    assert f"Actual emotion: **{expected.loc[clip_id, 'actual']}**" in [item.value for item in tiny_app.caption]
+
+
+def test_switching_the_model_changes_the_sidebar_and_the_prediction(tiny_app, tiny_project):
+    tiny_app.radio(key="source").set_value("A test-actor clip").run()
+    tiny_app.sidebar.selectbox(key="model").set_value("baseline").run()
+
+    metrics = json.loads((tiny_project / "reports" / "metrics.json").read_text())["baseline"]
+    clip_id = tiny_app.selectbox(key="test_clip").value.split()[0]
+    assert "Active model: **baseline**" in [item.value for item in tiny_app.sidebar.markdown]
+    assert tiny_app.sidebar.metric[0].value == f"{metrics['accuracy']:.1%}"
+    assert predicted_emotion(tiny_app) == evaluated(tiny_project, "baseline").loc[clip_id, "predicted"]
+
+
+def test_an_uploaded_clip_is_scored_and_a_broken_one_gets_one_error(tiny_app):
+    uploader = tiny_app.get("file_uploader")[0]
+    uploader.set_value(("take 1.wav", wav_bytes(), "audio/wav")).run()
+    assert not tiny_app.exception and not tiny_app.error
+    assert predicted_emotion(tiny_app) in EMOTIONS
+    (confidence,) = tiny_app.main.metric
+    assert confidence.label == "Confidence" and 12.5 <= float(confidence.value.rstrip("%")) <= 100.0
+
+    tiny_app.get("file_uploader")[0].set_value(("broken.wav", b"just text, not audio " * 50, "audio/wav")).run()
+    assert not tiny_app.exception
+    (error,) = [item.value for item in tiny_app.error]
+    assert error.startswith("broken.wav: cannot be decoded as audio") and "\n" not in error
+    assert predicted_emotion(tiny_app) is None
+
+
+def test_with_no_trained_model_the_app_says_so(tiny_project, tmp_path, monkeypatch):
+    (tmp_path / "models").mkdir()
+    point_app_at(monkeypatch, tiny_project, tmp_path / "models")
+
+    app = run_app()
+
+    (message,) = [item.value for item in app.info]
+    assert message.startswith("No model trained yet") and "dvc repro" in message
+    assert not app.error and not app.sidebar.selectbox and predicted_emotion(app) is None
+
+
+def test_without_the_pipeline_data_only_upload_is_offered(tiny_project, tmp_path, monkeypatch):
+    point_app_at(monkeypatch, tmp_path, tiny_project / "models")
+
+    app = run_app()
+
+    assert not app.radio, "no test-actor clips to pick without data/raw/manifest.parquet and data/splits.csv"
+    assert len(app.get("file_uploader")) == 1
+    assert app.sidebar.selectbox(key="model").value == "ensemble"
+    assert not app.sidebar.metric, "no reports/metrics.json under this root"
+
+
+# --- a real browser --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"streamlit did not answer on {url} within {seconds} s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def app_server(tiny_project, tmp_path):
+    """`streamlit run app/main.py` on a free loopback port, stopped however the test ends."""
+    port = free_port()
+    log = tmp_path / "streamlit.log"
+    environment = dict(os.environ, SOUNDMIND_ROOT=str(tiny_project), SOUNDMIND_MODELS_DIR=str(tiny_project / "models"))
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
+    with log.open("w") as log_file:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(f"the browser test needs Debian's chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1500",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_a_browser_upload_shows_a_prediction(app_server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    clip = tmp_path / "upload_angry.wav"
+    clip.write_bytes(wav_bytes("angry"))
+
+    browser.get(app_server)
+    WebDriverWait(browser, 60).until(lambda page: page.find_elements(By.CSS_SELECTOR, "input[type=file]"))
+    browser.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(clip))
+
+    def result_heading(page):
+        headings = [element.text for element in page.find_elements(By.CSS_SELECTOR, "h1, h2, h3")]
+        return next((text for text in headings if text.startswith("Predicted emotion:")), False)
+
+    heading = WebDriverWait(browser, 60).until(result_heading)
+    assert heading.removeprefix("Predicted emotion:").strip() in EMOTIONS
+    # Both charts (probabilities, waveform) drawn before the picture is taken.
+    WebDriverWait(browser, 30).until(
+        lambda page: (
+            len(
+                page.find_elements(
+                    By.CSS_SELECTOR, "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg"
+                )
+            )
+            >= 2
+        )
+    )
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException], [data-testid=stAlertContentError]")
+
+    screenshot = tmp_path / "app_prediction.png"
+    assert browser.save_screenshot(str(screenshot))
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(screenshot, SCREENSHOT)
