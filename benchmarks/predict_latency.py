@@ -19,13 +19,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import soundfile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # for tests.tiny_corpus when run as a script
 
-from soundmind.features import rich_feature_vector
 from soundmind.predict import EmotionPredictor, PredictionError, split_into_windows
 from tests.tiny_corpus import synthetic_clip
 
@@ -59,9 +57,9 @@ def one_prediction(predictor: EmotionPredictor, clip: Path) -> dict[str, float]:
     markedly slower right after librosa has run than when called back to back.
     """
     waveform, decode_s = timed(lambda: predictor.waveform(clip, None, None))
-    windows = [window for _, window in split_into_windows(waveform, predictor.sample_rate)]
-    vectors, features_s = timed(lambda: np.vstack([rich_feature_vector(w, predictor.settings) for w in windows]))
-    _, model_s = timed(lambda: predictor.bundle.probabilities(vectors))
+    windows = split_into_windows(waveform, predictor.sample_rate)
+    features, features_s = timed(lambda: predictor.window_features(windows))
+    _, model_s = timed(lambda: predictor.bundle.probabilities(features))
     _, predict_s = timed(lambda: predictor.predict(clip))
     return {"decode_s": decode_s, "features_s": features_s, "model_s": model_s, "predict_s": predict_s}
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from soundmind.ravdess import parse_clip_id
 
@@ -62,7 +64,24 @@ def print_table(results: list[dict], model: str) -> None:
         )
 
 
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Hide what TensorFlow's C++ start-up writes straight to file descriptor 2 (oneDNN notices that
+    no environment variable turns off); Python-level errors still reach stderr once it is restored."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run_predict(arguments: argparse.Namespace) -> int:
+    with native_stderr_silenced():
+        import tensorflow  # noqa: F401  (imported here only to keep its start-up chatter quiet)
     from soundmind.predict import EmotionPredictor, PredictionError, audio_files
 
     try:

@@ -94,11 +94,7 @@ class EmotionPredictor:
         """
         waveform = self.waveform(audio, sample_rate, name)
         windows = split_into_windows(waveform, self.sample_rate)
-        features = {
-            family: np.vstack([family_vector(window, family, self.settings) for _, window in windows])
-            for family in sorted(self.bundle.required_families())
-        }
-        probabilities = self.bundle.probabilities(features)
+        probabilities = self.bundle.probabilities(self.window_features(windows))
         result = self._describe(probabilities.mean(axis=0))
         result["duration_seconds"] = round(len(waveform) / self.sample_rate, 3)
         if len(windows) > 1:
@@ -107,6 +103,13 @@ class EmotionPredictor:
                 for (start, _), row in zip(windows, probabilities)
             ]
         return result
+
+    def window_features(self, windows: list[tuple[int, np.ndarray]]) -> dict[str, np.ndarray]:
+        """Every feature family the bundle needs, one row per window: the pipeline's own extractors."""
+        return {
+            family: np.vstack([family_vector(window, family, self.settings) for _, window in windows])
+            for family in sorted(self.bundle.required_families())
+        }
 
     def predict_many(self, items: Iterable[str | Path]) -> list[dict[str, Any]]:
         """Score many files; a file that cannot be scored gives ``{"file", "error"}`` instead of stopping the batch."""
