@@ -81,8 +81,7 @@ def native_stderr_silenced() -> Iterator[None]:
 
 def run_predict(arguments: argparse.Namespace) -> int:
     with native_stderr_silenced():
-        import tensorflow  # noqa: F401  (imported here only to keep its start-up chatter quiet)
-    from soundmind.predict import EmotionPredictor, PredictionError, audio_files
+        from soundmind.predict import EmotionPredictor, PredictionError, audio_files
 
     try:
         predictor = EmotionPredictor(arguments.model, arguments.models_dir)

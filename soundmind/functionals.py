@@ -5,7 +5,7 @@ openSMILE is audEERING's, under a research-only (non-commercial) licence, like R
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +18,24 @@ from soundmind.audio import load_audio
 FUNCTIONAL_SETS = {"compare": "ComParE_2016", "egemaps": "eGeMAPSv02"}
 
 
-@lru_cache(maxsize=None)
+_per_thread = threading.local()
+
+
 def _smile(feature_set: str):
-    """One extractor per process and set: building it parses openSMILE's config, which is slow."""
+    """One extractor per thread and set: building one parses openSMILE's config, which is slow, and
+    an extractor used from a thread other than its own aborts the process (the Streamlit app scores
+    in a worker thread)."""
     import opensmile
 
     if feature_set not in FUNCTIONAL_SETS:
         raise ValueError(f"unknown functional set {feature_set!r}; known: {', '.join(FUNCTIONAL_SETS)}")
-    return opensmile.Smile(
-        feature_set=getattr(opensmile.FeatureSet, FUNCTIONAL_SETS[feature_set]),
-        feature_level=opensmile.FeatureLevel.Functionals,
-    )
+    extractors = _per_thread.__dict__.setdefault("extractors", {})
+    if feature_set not in extractors:
+        extractors[feature_set] = opensmile.Smile(
+            feature_set=getattr(opensmile.FeatureSet, FUNCTIONAL_SETS[feature_set]),
+            feature_level=opensmile.FeatureLevel.Functionals,
+        )
+    return extractors[feature_set]
 
 
 def functional_names(feature_set: str) -> list[str]:

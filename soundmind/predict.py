@@ -172,7 +172,7 @@ def waveform_from_array(samples: Any, sample_rate: int | None, target_rate: int,
             f"{name}: sample rate {sample_rate} Hz is outside {SAMPLE_RATE_RANGE[0]}-{SAMPLE_RATE_RANGE[1]} Hz."
         )
     try:
-        samples = np.asarray(samples, dtype=np.float32)
+        samples = as_unit_float(np.asarray(samples))
     except (TypeError, ValueError) as error:
         raise PredictionError(f"{name}: is not a numeric array of samples.") from error
     if samples.ndim == 2 and samples.shape[0] < samples.shape[1] and samples.shape[0] <= 8:
@@ -182,6 +182,17 @@ def waveform_from_array(samples: Any, sample_rate: int | None, target_rate: int,
     if not np.all(np.isfinite(samples)):
         raise PredictionError(f"{name}: the waveform holds NaN or infinite samples.")
     return to_mono_at_rate(samples, int(sample_rate), target_rate)
+
+
+def as_unit_float(samples: np.ndarray) -> np.ndarray:
+    """Float32 audio in [-1, 1]: integer PCM is divided by its full scale, louder floats by their peak."""
+    if np.issubdtype(samples.dtype, np.integer):
+        return (samples / float(np.iinfo(samples.dtype).max)).astype(np.float32)
+    samples = samples.astype(np.float64)
+    finite = samples[np.isfinite(samples)]
+    peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+    # Samples beyond float32's range would overflow to inf in the power spectrum.
+    return (samples / peak if peak > 1.0 else samples).astype(np.float32)
 
 
 def check_scoreable(waveform: np.ndarray, sample_rate: int, name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -195,7 +196,11 @@ def test_an_empty_or_3d_array_is_refused(predictor, waveform):
 
 
 def test_the_default_model_is_the_ensemble(models, predictor):
-    assert available_bundles(models) == ["ensemble", "optimized", "enhanced", "baseline"]
+    names = available_bundles(models)
+    assert names[:4] == ["ensemble", "optimized", "enhanced", "baseline"]
+    # The rest come in order of their recorded val accuracy.
+    rest = [json.loads((models / name / "bundle.json").read_text())["val_accuracy"] for name in names[4:]]
+    assert len(rest) == 3 and rest == sorted(rest, reverse=True)
     assert predictor.name == "ensemble"
     assert predictor.bundle_path == models / "ensemble"
 
