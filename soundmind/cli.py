@@ -24,15 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="predict the emotion of audio files",
         description=(
             "Predict the emotion of each audio file (wav, flac, mp3, ogg); folders are searched for audio "
-            "files. Clips longer than 4 s are scored in overlapping windows and the result is their mean. "
+            "files. Clips longer than 5 s are scored in overlapping 4 s windows and the result is their mean. "
             "Exit status 0 only when every file was scored."
         ),
     )
     predict.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders of them")
     predict.add_argument(
         "--model", default=None, metavar="NAME_OR_PATH",
-        help="a model name under --models-dir (ensemble, optimized, enhanced, baseline) or a bundle folder; "
-             "default: the best one available",
+        help="a model name under --models-dir (ensemble, logistic_compare, baseline, ...) or a bundle folder; "
+             "default: the ensemble, else the model with the best recorded val accuracy",
     )
     predict.add_argument("--models-dir", default="models", type=Path, help="where trained bundles live (default: models)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per file instead of a table")

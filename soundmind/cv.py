@@ -89,7 +89,7 @@ def run_fold(
     for name, spec in models.items():
         matrix = views[spec["features"]].for_protocol(protocol)
         val_accuracy, chosen, model = fit_with_selection(
-            spec, matrix[train], labels[train], matrix[val], labels[val], seed
+            spec, matrix[train], labels[train], matrix[val], labels[val], seed, actors[train]
         )
         val_probabilities[name] = model.predict_proba(matrix[val])
         test_probabilities[name] = model.predict_proba(matrix[test])

@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -23,14 +24,26 @@ from soundmind.training import encode_labels
 SKLEARN_KINDS = ("svm", "logistic", "extra_trees")
 
 
-def build_sklearn_member(kind: str, params: dict[str, Any], seed: int) -> Pipeline:
-    """A standardising pipeline around one classifier that gives class probabilities."""
+def calibration_splits(groups: np.ndarray | None, n_splits: int = 3):
+    """Folds for Platt scaling that hold out whole actors, so the SVM's probabilities are calibrated on
+    voices it was not fitted to (row-wise folds would calibrate on known speakers: overconfident)."""
+    if groups is None or len(np.unique(groups)) < 2:
+        return n_splits
+    folds = GroupKFold(n_splits=min(n_splits, len(np.unique(groups))))
+    return list(folds.split(np.zeros(len(groups)), groups=groups))
+
+
+def build_sklearn_member(kind: str, params: dict[str, Any], seed: int, groups: np.ndarray | None = None) -> Pipeline:
+    """A standardising pipeline around one classifier that gives class probabilities.
+
+    ``groups`` (the actor of each training row) makes the SVM's calibration folds speaker-independent.
+    """
     if kind == "svm":
         # Platt-scaled probabilities from one SVC fit (SVC(probability=True) is deprecated).
         classifier = CalibratedClassifierCV(
             SVC(C=params.get("C", 10.0), gamma="scale", class_weight="balanced", random_state=seed),
             ensemble=False,
-            cv=3,
+            cv=calibration_splits(groups),
         )
     elif kind == "logistic":
         classifier = LogisticRegression(C=params.get("C", 0.1), max_iter=5000, class_weight="balanced")
@@ -42,14 +55,15 @@ def build_sklearn_member(kind: str, params: dict[str, Any], seed: int) -> Pipeli
     return make_pipeline(StandardScaler(), classifier)
 
 
-def fit_with_selection(spec: dict[str, Any], train_x, train_y, val_x, val_y, seed: int):
+def fit_with_selection(spec: dict[str, Any], train_x, train_y, val_x, val_y, seed: int, train_groups=None):
     """Fit one candidate per value of ``spec["C"]`` (a list, or one value); keep the best on the val actors.
 
     Returns (val accuracy, chosen C, fitted pipeline)."""
     grid = spec.get("C", [None])
     best = None
     for value in grid if isinstance(grid, list) else [grid]:
-        model = build_sklearn_member(spec["kind"], {**spec, "C": value} if value is not None else spec, seed)
+        candidate = {**spec, "C": value} if value is not None else spec
+        model = build_sklearn_member(spec["kind"], candidate, seed, train_groups)
         model.fit(train_x, train_y)
         val_accuracy = accuracy_score(val_y, model.predict(val_x))
         if best is None or val_accuracy > best[0]:
@@ -76,7 +90,7 @@ def train_sklearn_bundle(
     train_rows, val_rows = split_rows(table)
     val_accuracy, chosen, pipeline = fit_with_selection(
         params, train_rows[columns].to_numpy(), encode_labels(train_rows["emotion"]),
-        val_rows[columns].to_numpy(), encode_labels(val_rows["emotion"]), seed,
+        val_rows[columns].to_numpy(), encode_labels(val_rows["emotion"]), seed, train_rows["actor"].to_numpy(),
     )
     summary = {"val_accuracy": round(float(val_accuracy), 6), "C": chosen, "n_train_clips": int(len(train_rows))}
     metadata = {"name": name, "architecture": params["architecture"], "feature_set": params["feature_set"],
@@ -137,7 +151,7 @@ def train_ensemble(
     for member_name, member_params in params["sklearn_members"].items():
         feature_set = member_params.get("feature_set", "rich")
         train_rows, _ = split_rows(tables[feature_family(feature_set)])
-        pipeline = build_sklearn_member(member_params["kind"], member_params, seed)
+        pipeline = build_sklearn_member(member_params["kind"], member_params, seed, train_rows["actor"].to_numpy())
         pipeline.fit(train_rows[feature_names(feature_set)].to_numpy(), encode_labels(train_rows["emotion"]))
         members[member_name] = SklearnBundle(
             pipeline, list(EMOTIONS),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
 
 from soundmind.errors import ParamsError
 
@@ -15,8 +15,9 @@ def load_params(path: Path | str = "params.yaml") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found.")
+    # YAML 1.2, as DVC reads it: `1e-4` is a number (PyYAML's YAML 1.1 would make it a string).
     with path.open() as handle:
-        params = yaml.safe_load(handle) or {}
+        params = YAML(typ="safe").load(handle) or {}
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: expected a mapping of parameter blocks.")
     return params

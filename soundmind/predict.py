@@ -13,7 +13,8 @@ from soundmind.bundle import AnyBundle, load_bundle
 from soundmind.errors import SoundmindError
 from soundmind.features import FeatureSettings, family_vector
 
-MODEL_PREFERENCE = ("ensemble", "optimized", "enhanced", "baseline")
+# The ensemble first; every other bundle by the val-actor accuracy it recorded (never by test accuracy).
+PREFERRED_MODEL = "ensemble"
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MIN_SECONDS = 0.25
@@ -29,14 +30,12 @@ class PredictionError(SoundmindError):
 
 
 def available_bundles(models_dir: Path | str = "models") -> list[str]:
-    """Names of the trained bundles under ``models_dir``, in order of preference."""
+    """Names of the trained bundles under ``models_dir``, best first: the ensemble, then by val accuracy."""
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
         return []
     found = sorted(path.name for path in models_dir.iterdir() if (path / "bundle.json").is_file())
-    preferred = [name for name in MODEL_PREFERENCE if name in found]
-    others = sorted((name for name in found if name not in preferred), key=lambda name: -_val_accuracy(models_dir / name))
-    return preferred + others
+    return sorted(found, key=lambda name: (name != PREFERRED_MODEL, -_val_accuracy(models_dir / name)))
 
 
 def _val_accuracy(bundle_dir: Path) -> float:

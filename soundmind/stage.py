@@ -11,6 +11,7 @@ from soundmind.errors import SoundmindError
 def run_stage(main: Callable[[], None]) -> None:
     try:
         main()
-    except (SoundmindError, FileNotFoundError) as error:
+    # ValueError: the package's factories and settings refuse bad arguments with one sentence.
+    except (SoundmindError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

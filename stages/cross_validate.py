@@ -28,8 +28,14 @@ def main() -> None:
         for protocol in params["cv"]["protocols"] for index, fold in enumerate(report[protocol]["per_fold"])
         for model in fold
     ]
-    pd.DataFrame(rows).to_csv("reports/cv_folds.csv", index=False)
-    save_cv_png(pd.DataFrame(rows), Path("reports/plots/cv_folds.png"))
+    long_table = pd.DataFrame(rows)
+    for protocol, table in long_table.groupby("protocol"):
+        # One column per model, so `dvc plots` draws one line per model.
+        wide = table.pivot(index="fold", columns="model", values="accuracy").reset_index()
+        wide.assign(fold=wide["fold"] + 1).to_csv(
+            f"reports/cv_folds_{protocol}.csv", index=False
+        )
+    save_cv_png(long_table, Path("reports/plots/cv_folds.png"))
     for protocol in params["cv"]["protocols"]:
         for model, summary in report[protocol]["summary"].items():
             print(f"{protocol:>18} {model:>18}: accuracy {summary['accuracy_mean']:.4f} ± {summary['accuracy_std']:.4f}")

@@ -26,11 +26,12 @@ def main() -> None:
         manifest = ingest_folder(
             folder, Path("data/raw"), sample_rate, expected_clips, on_bad_file, params["data"].get("n_jobs", -1)
         )
-    skipped = manifest.attrs["skipped"]
+        # Paths inside the source: two duplicates share a file name.
+        skipped = {str(Path(path).relative_to(folder)): reason for path, reason in manifest.attrs["skipped"].items()}
     write_json(
         Path("reports/ingest.json"),
         {"clips": len(manifest), "actors": int(manifest["actor"].nunique()), "skipped_files": len(skipped),
-         "skipped": {Path(path).name: reason for path, reason in skipped.items()}},
+         "skipped": skipped},
     )
     print(f"ingested {len(manifest)} clips of {manifest['actor'].nunique()} actors; skipped {len(skipped)} files")
 

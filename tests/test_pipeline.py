@@ -42,6 +42,8 @@ def test_only_training_clips_are_augmented(tiny_project):
     augmented = pd.read_parquet(tiny_project / "data/augmented/manifest.parquet")
     splits = pd.read_csv(tiny_project / "data/splits.csv")
     train_ids = set(splits.loc[splits["split"] == "train", "clip_id"])
+    written = {path.name.split("_aug")[0] for path in (tiny_project / "data/augmented").rglob("*.flac")}
+    assert written == train_ids  # no val or test clip was ever augmented on disk
     assert len(augmented) == len(train_ids)  # one copy each with the tiny params
     assert set(augmented["source_clip"]) == train_ids
 
@@ -135,3 +137,5 @@ def test_the_seed_protocol_audit_measures_its_leak(tiny_project):
     # One copy per clip with the tiny params: most test rows still have their sibling in training.
     assert audit["seed_protocol"]["test_rows_with_a_sibling_in_training"] > 0.5
     assert audit["speaker_independent"]["test_actors"] == TINY_TEST_ACTORS
+    # Whether the leak inflates accuracy is tested on data built for it (test_cv); the tiny corpus is
+    # too easy for the honest arm to fall behind.
