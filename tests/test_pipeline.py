@@ -36,6 +36,12 @@ def test_whole_actors_are_split_and_held_out_actors_never_reach_training(tiny_pr
     features = pd.read_parquet(tiny_project / "features/rich.parquet")
     training_actors = set(features.loc[features["split"] == "train", "actor"])
     assert training_actors.isdisjoint(TINY_TEST_ACTORS + TINY_VAL_ACTORS)
+    # What the model actually trained on: the train actors' originals and their copies, nothing more.
+    bundle = json.loads((tiny_project / "models/baseline/bundle.json").read_text())
+    train_originals = int((splits["split"] == "train").sum())
+    copies = len(pd.read_parquet(tiny_project / "data/augmented/manifest.parquet"))
+    assert bundle["n_train_clips"] == train_originals + copies
+    assert bundle["n_val_clips"] == int((splits["split"] == "val").sum())
 
 
 def test_only_training_clips_are_augmented(tiny_project):
