@@ -25,8 +25,14 @@ import pandas as pd
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.results import record  # noqa: E402
 from soundmind.audio import load_audio  # noqa: E402
 from soundmind.features import RICH_BLOCKS, FeatureSettings, rich_feature_vector  # noqa: E402
+
+
+TARGET_SPEEDUP = 5.0
+TOLERANCE = 1e-3  # largest difference / largest |reference value| per block
+SAME_DEFINITION = ("mfcc", "mel", "contrast", "zcr", "centroid", "rolloff")
 
 
 def reference_vector(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -63,6 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", type=int, default=100, help="how many clips of data/raw to time")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--write", action="store_true", help="record the results in reports/benchmarks.json")
     arguments = parser.parse_args()
     manifest = pd.read_parquet(REPO_ROOT / "data/raw/manifest.parquet").sort_values("clip_id")
     rows = manifest.iloc[np.linspace(0, len(manifest) - 1, arguments.clips).astype(int)]
@@ -83,10 +90,13 @@ def main() -> None:
         "reference_seconds_per_clip_per_core": round(reference_seconds, 5),
         "speedup": round(reference_seconds / ours_seconds, 2),
         "max_relative_difference_by_block": agreement,
-        "same_definition_blocks_within_1e-3": all(
-            agreement[block] <= 1e-3 for block in ("mfcc", "mel", "contrast", "zcr", "centroid", "rolloff")
-        ),
+        "tolerance": TOLERANCE,
+        "same_definition_blocks_within_tolerance": all(agreement[block] <= TOLERANCE for block in SAME_DEFINITION),
+        "target_speedup": TARGET_SPEEDUP,
     }
+    report["meets_target"] = report["speedup"] >= TARGET_SPEEDUP and report["same_definition_blocks_within_tolerance"]
+    if arguments.write:
+        record("features", report)
     if arguments.json:
         print(json.dumps(report, indent=2))
         return

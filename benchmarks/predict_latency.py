@@ -1,16 +1,19 @@
 """How long one prediction takes: warm (features vs model) and cold (`python -m soundmind predict`).
 
-    python benchmarks/predict_latency.py [--model NAME_OR_PATH] [--models-dir DIR] [--clip FILE] [--json]
+    python benchmarks/predict_latency.py [--model NAME_OR_PATH | --all] [--models-dir DIR] [--clip FILE] [--json] [--write]
 
 Warm numbers are medians over --runs calls after --warmup calls on one loaded EmotionPredictor;
 the cold start is the wall time of the whole CLI subprocess (interpreter, TensorFlow import,
-bundle load, one file). Timings on shared machines are noisy: compare runs made side by side.
+bundle load, one file). --all times every trained model warm, and the cold start of the default
+one. The target is a warm prediction under 50 ms. Timings on shared machines are noisy: compare
+runs made side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,10 +27,12 @@ import soundfile
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # for tests.tiny_corpus when run as a script
 
-from soundmind.predict import EmotionPredictor, PredictionError, split_into_windows
+from benchmarks.results import record
+from soundmind.predict import EmotionPredictor, PredictionError, available_bundles, split_into_windows
 from tests.tiny_corpus import synthetic_clip
 
 CLIP_SECONDS = 3.0
+WARM_TARGET_MS = 50.0
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -40,7 +45,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=20, help="timed warm runs (median reported)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed warm runs first")
     parser.add_argument("--cold-runs", type=int, default=3, help="CLI subprocesses to time (median reported)")
+    parser.add_argument("--all", action="store_true", help="time every trained model (cold start: the default one)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    parser.add_argument("--write", action="store_true", help="record the results in reports/benchmarks.json")
     return parser.parse_args()
 
 
@@ -117,29 +124,57 @@ def print_table(report: dict) -> None:
         print(f"{name:<{width}}  {value:9.1f} {unit}")
 
 
-def main() -> None:
-    arguments = parse_arguments()
+def load_predictor(model: str | None, models_dir: Path) -> EmotionPredictor:
     try:
-        predictor = EmotionPredictor(arguments.model, arguments.models_dir)
+        return EmotionPredictor(model, models_dir)
     except PredictionError as error:
         raise SystemExit(f"error: {error}")
+
+
+def time_model(predictor: EmotionPredictor, clip: Path, arguments: argparse.Namespace, cold: bool) -> dict:
+    report = {
+        "model": predictor.name,
+        "bundle": os.path.relpath(predictor.bundle_path.resolve(), REPO_ROOT),
+        "clip": str(arguments.clip) if arguments.clip else f"synthetic {CLIP_SECONDS:g} s",
+        "clip_seconds": len(predictor.waveform(clip, None, None)) / predictor.sample_rate,
+        "runs": arguments.runs,
+        "warmup": arguments.warmup,
+        **warm_latency(predictor, clip, arguments.runs, arguments.warmup),
+    }
+    report["meets_warm_target"] = report["predict_s"] * 1000 < WARM_TARGET_MS
+    if cold:
+        report["cold_runs"] = arguments.cold_runs
+        report["cold_start_s"] = cold_start(predictor.bundle_path.resolve(), clip, arguments.cold_runs)
+    return report
+
+
+def summary_row(report: dict) -> str:
+    verdict = "meets" if report["meets_warm_target"] else "misses"
+    return (f"{report['model']:<18} {report['predict_s'] * 1000:7.1f} ms warm "
+            f"({report['features_s'] * 1000:.1f} features + {report['model_s'] * 1000:.1f} model): "
+            f"{verdict} the {WARM_TARGET_MS:g} ms target")
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    default = load_predictor(arguments.model, arguments.models_dir)
+    names = [name for name in available_bundles(arguments.models_dir) if name != default.name] if arguments.all else []
     with tempfile.TemporaryDirectory() as folder:
-        clip = arguments.clip or write_synthetic_clip(Path(folder), predictor.sample_rate)
-        report = {
-            "model": predictor.name,
-            "bundle": str(predictor.bundle_path),
-            "clip": str(arguments.clip) if arguments.clip else f"synthetic {CLIP_SECONDS:g} s",
-            "clip_seconds": len(predictor.waveform(clip, None, None)) / predictor.sample_rate,
-            "runs": arguments.runs,
-            "warmup": arguments.warmup,
-            **warm_latency(predictor, clip, arguments.runs, arguments.warmup),
-            "cold_runs": arguments.cold_runs,
-            "cold_start_s": cold_start(predictor.bundle_path.resolve(), clip, arguments.cold_runs),
-        }
+        clip = arguments.clip or write_synthetic_clip(Path(folder), default.sample_rate)
+        report = time_model(default, clip, arguments, cold=True)
+        others = [time_model(load_predictor(name, arguments.models_dir), clip, arguments, cold=False) for name in names]
+    if arguments.write:
+        record("inference", {
+            "default": report,
+            "warm_target_ms": WARM_TARGET_MS,
+            "warm_predict_ms": {item["model"]: round(item["predict_s"] * 1000, 1) for item in [report, *others]},
+        })
     if arguments.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
+        print(json.dumps({"default": report, "others": others}, indent=2))
+        return
+    print_table(report)
+    for item in [report, *others]:
+        print(summary_row(item))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from soundmind.features import feature_family, select_feature_set
-from soundmind.files import write_json
+from soundmind.files import staging_folder, write_json
 
 MODEL_FILE = "model.keras"
 SCALER_FILE = "scaler.joblib"
@@ -131,6 +131,8 @@ def save_keras_deterministically(model: keras.Model, path: Path) -> None:
                     metadata = json.loads(data)
                     metadata["date_saved"] = "1980-01-01@00:00:00"
                     data = json.dumps(metadata, sort_keys=True).encode()
+                elif entry.filename == "config.json":
+                    data = json.dumps(renumber_shared_objects(json.loads(data)), sort_keys=True).encode()
                 info = zipfile.ZipInfo(entry.filename, date_time=FIXED_ZIP_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
@@ -138,10 +140,24 @@ def save_keras_deterministically(model: keras.Model, path: Path) -> None:
         os.replace(temporary, path)
 
 
+def renumber_shared_objects(config: Any, numbers: dict[int, int] | None = None) -> Any:
+    """Replace Keras' ``shared_object_id`` values (the Python id() of, say, a shared dtype policy: a
+    memory address, different every run) by 1, 2, 3... in order of first appearance."""
+    numbers = {} if numbers is None else numbers
+    if isinstance(config, dict):
+        return {
+            key: numbers.setdefault(value, len(numbers) + 1) if key == "shared_object_id"
+            else renumber_shared_objects(value, numbers)
+            for key, value in config.items()
+        }
+    if isinstance(config, list):
+        return [renumber_shared_objects(item, numbers) for item in config]
+    return config
+
+
 def _write_into(directory: Path, write_contents: Callable[[Path], None]) -> None:
     """Fill a temporary sibling folder, then rename it into place: never a half-written bundle."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", suffix=".tmp", dir=directory.parent))
+    staging = staging_folder(directory)
     try:
         write_contents(staging)
         if directory.exists():

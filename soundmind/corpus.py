@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from soundmind.download import download_file, extract_zip
 from soundmind.errors import CorpusError
+from soundmind.files import staging_folder
 from soundmind.ingest import UPSTREAM_ZIP_NAME, find_local_source
 
 
@@ -34,8 +34,7 @@ def opened_source(source: Path, scratch_parent: Path) -> Iterator[Path]:
         return
     if source.suffix.lower() != ".zip":
         raise CorpusError(f"{source}: expected a .zip archive or a folder of Actor_XX audio.")
-    scratch_parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".extract-", dir=scratch_parent))
+    scratch = staging_folder(scratch_parent / "extract")
     try:
         yield extract_zip(source, scratch / "corpus")
     finally:

@@ -15,7 +15,8 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from soundmind.bundle import weighted_vote
-from soundmind.ensemble import SKLEARN_KINDS, fit_with_selection, greedy_weights
+from soundmind.checks import SKLEARN_KINDS
+from soundmind.ensemble import fit_with_selection, greedy_weights
 from soundmind.errors import ParamsError
 from soundmind.features import feature_family
 from soundmind.ravdess import EMOTIONS

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import secrets
 import shutil
 import time
 import zipfile
@@ -16,6 +15,7 @@ import requests
 from tqdm import tqdm
 
 from soundmind.errors import DownloadError
+from soundmind.files import staging_folder
 
 # Failures that a later attempt can cure; everything else from requests is final.
 _TRANSIENT_ERRORS = (
@@ -72,9 +72,7 @@ def download_file(
 def extract_zip(zip_path: Path, destination: Path) -> Path:
     """Extract ``zip_path`` into the folder ``destination``, replacing it only once extraction succeeded."""
     zip_path, destination = Path(zip_path), Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = destination.parent / f".{destination.name}.{secrets.token_hex(4)}.tmp"
-    staging.mkdir()
+    staging = staging_folder(destination)
     try:
         _extract_into(zip_path, staging)
     except BaseException:

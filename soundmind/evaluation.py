@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -107,8 +108,10 @@ def save_training_curves_png(history: dict[str, list[float]], path: Path, title:
 
 def save_png(figure: plt.Figure, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100, metadata=PNG_METADATA)
+    temporary = path.with_name(f".{path.name}.tmp")
+    figure.savefig(temporary, format="png", dpi=100, metadata=PNG_METADATA)
     plt.close(figure)
+    os.replace(temporary, path)
 
 
 def save_cv_png(fold_accuracy: pd.DataFrame, path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,3 +28,30 @@ def walk_paths(folder: Path) -> Iterator[Path]:
             yield root_path / name
         for name in sorted(files):
             yield root_path / name
+
+
+def staging_folder(final: Path) -> Path:
+    """A new empty sibling of ``final`` to build it in before renaming it into place.
+
+    Staging folders that a killed run left behind for the same ``final`` are removed first, so an
+    interrupted stage needs no manual cleanup (DVC never runs one stage twice at once).
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{final.name}-"
+    for leftover in final.parent.glob(f"{prefix}*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=final.parent))
+
+
+def write_table(table: "pandas.DataFrame", path: Path | str) -> None:  # noqa: F821 (pandas imported lazily)
+    """A DataFrame as .parquet or .csv (by suffix), through a temporary name: never a half-written table."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    if path.suffix == ".parquet":
+        table.to_parquet(temporary, index=False)
+    elif path.suffix == ".csv":
+        table.to_csv(temporary, index=False)
+    else:
+        raise ValueError(f"{path}: expected a .parquet or .csv file name")
+    os.replace(temporary, path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from tqdm import tqdm
 
 from soundmind.audio import load_audio, write_flac
 from soundmind.errors import CorpusError
-from soundmind.files import walk_paths
+from soundmind.files import staging_folder, walk_paths
 from soundmind.ravdess import parse_clip_id
 
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -127,8 +126,7 @@ def ingest_folder(
     scan = scan_source_folder(source_folder)
     if not scan.clips and not scan.problems:
         raise CorpusError(f"{source_folder}: no RAVDESS .wav or .flac files found (expected Actor_XX/03-01-*.wav).")
-    raw_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{raw_dir.name}-", suffix=".tmp", dir=raw_dir.parent))
+    staging = staging_folder(raw_dir)
     try:
         clip_ids = sorted(scan.clips)
         results = Parallel(n_jobs=n_jobs)(

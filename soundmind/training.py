@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
 from soundmind.bundle import Bundle
+from soundmind.checks import validate_model_params
 from soundmind.errors import ParamsError
-from soundmind.features import FeatureSettings, feature_names, load_feature_matrix
-from soundmind.models import ARCHITECTURES, build_model
+from soundmind.features import FeatureSettings, load_feature_matrix
+from soundmind.models import build_model
 from soundmind.ravdess import EMOTIONS
-
-TRAINING_KEYS = (
-    "learning_rate", "batch_size", "epochs", "early_stopping_patience", "min_epochs",
-    "reduce_lr_factor", "reduce_lr_patience", "min_learning_rate",
-)
 
 
 @dataclass
@@ -35,26 +30,13 @@ class TrainingResult:
     summary: dict[str, Any]
 
 
-def validate_model_params(name: str, params: dict[str, Any]) -> None:
-    """Refuse a bad ``train.<name>`` block before any work starts, naming the key."""
-    prefix = f"train.{name}"
-    for key in ("architecture", "feature_set", *TRAINING_KEYS):
-        if key not in params:
-            raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
-    if params["architecture"] not in ARCHITECTURES:
-        raise ParamsError(
-            f"params.yaml: '{prefix}.architecture' is {params['architecture']!r}; known: {', '.join(ARCHITECTURES)}."
-        )
-    try:
-        feature_names(params["feature_set"])
-    except ValueError as error:
-        raise ParamsError(f"params.yaml: '{prefix}.feature_set': {error}.") from error
-    for key in ("batch_size", "epochs", "early_stopping_patience", "reduce_lr_patience"):
-        value = params[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ParamsError(f"params.yaml: '{prefix}.{key}' must be a positive integer, got {value!r}.")
-    if not params["learning_rate"] > 0:
-        raise ParamsError(f"params.yaml: '{prefix}.learning_rate' must be positive, got {params['learning_rate']!r}.")
+def split_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows (originals and their copies) and val rows (originals only) of a feature table."""
+    train_rows = table[table["split"] == "train"]
+    val_rows = table[(table["split"] == "val") & (table["augmentation"] == "none")]
+    if train_rows.empty or val_rows.empty:
+        raise ParamsError("params.yaml: the split leaves no training or no validation clips.")
+    return train_rows, val_rows
 
 
 def make_deterministic(seed: int) -> None:
@@ -105,10 +87,7 @@ def train_model(
     validate_model_params(name, params)
     make_deterministic(seed)
     feature_set = params["feature_set"]
-    train_rows = features[features["split"] == "train"]
-    val_rows = features[(features["split"] == "val") & (features["augmentation"] == "none")]
-    if train_rows.empty or val_rows.empty:
-        raise ParamsError("params.yaml: the split leaves no training or no validation clips.")
+    train_rows, val_rows = split_rows(features)
     scaler = StandardScaler().fit(load_feature_matrix(train_rows, feature_set))
     train_x = scaler.transform(load_feature_matrix(train_rows, feature_set)).astype(np.float32)
     val_x = scaler.transform(load_feature_matrix(val_rows, feature_set)).astype(np.float32)
@@ -121,7 +100,6 @@ def train_model(
         metrics=["accuracy"],
     )
     callbacks = training_callbacks(params, live_dir)
-    started = time.perf_counter()
     history = model.fit(
         train_x,
         train_y,
@@ -133,7 +111,6 @@ def train_model(
         shuffle=True,
         verbose=2,
     )
-    train_seconds = time.perf_counter() - started
     val_accuracy = history.history["val_accuracy"]
     early_stopping = callbacks[0]
     # The restored weights are the early-stopping callback's best, which ignores the first min_epochs.
@@ -162,7 +139,6 @@ def train_model(
         "best_epoch": best_epoch,
         "epochs_run": metadata["epochs_run"],
         "parameters": metadata["parameters"],
-        "train_seconds": round(train_seconds, 1),
     }
     bundle = Bundle(model=model, scaler=scaler, labels=list(EMOTIONS), metadata=metadata)
     return TrainingResult(bundle=bundle, history=history.history, summary=summary)

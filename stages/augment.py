@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from soundmind.augment import augment_settings_from_params, augment_training_clips
+from soundmind.files import write_table
 from soundmind.ingest import read_manifest
 from soundmind.params import load_params, require, require_positive_int
 from soundmind.stage import run_stage
@@ -25,8 +26,8 @@ def main() -> None:
         require(params, "base.seed"),
         params["augment"].get("n_jobs", -1),
     )
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(OUT_DIR / "manifest.parquet", index=False)
+    # Written last: a manifest means every copy it lists is complete.
+    write_table(table, OUT_DIR / "manifest.parquet")
     print(f"wrote {len(table)} augmented clips: {table['augmentation'].value_counts().to_dict()}")
 
 

@@ -7,10 +7,9 @@ import pandas as pd
 from soundmind.cv import cross_validate, cv_model_specs
 from soundmind.evaluation import save_cv_png
 from soundmind.features import METADATA_COLUMNS, load_family_tables
-from soundmind.files import write_json
+from soundmind.files import write_json, write_table
 from soundmind.params import load_params, require, require_positive_int
 from soundmind.stage import run_stage
-
 
 
 def main() -> None:
@@ -32,9 +31,7 @@ def main() -> None:
     for protocol, table in long_table.groupby("protocol"):
         # One column per model, so `dvc plots` draws one line per model.
         wide = table.pivot(index="fold", columns="model", values="accuracy").reset_index()
-        wide.assign(fold=wide["fold"] + 1).to_csv(
-            f"reports/cv_folds_{protocol}.csv", index=False
-        )
+        write_table(wide.assign(fold=wide["fold"] + 1), f"reports/cv_folds_{protocol}.csv")
     save_cv_png(long_table, Path("reports/plots/cv_folds.png"))
     for protocol in params["cv"]["protocols"]:
         for model, summary in report[protocol]["summary"].items():

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from soundmind.files import write_json
 from soundmind.corpus import locate_source, opened_source
+from soundmind.files import write_json
 from soundmind.ingest import ingest_folder
 from soundmind.params import load_params, require, require_choice, require_positive_int
 from soundmind.stage import run_stage

@@ -7,7 +7,7 @@ from soundmind.bundle import EnsembleBundle, load_bundle, weighted_vote
 from soundmind.errors import ParamsError
 from soundmind.evaluation import classification_metrics, predictions_table, save_confusion_png, save_per_class_png
 from soundmind.features import family_matrices, load_family_tables
-from soundmind.files import write_json
+from soundmind.files import write_json, write_table
 from soundmind.stage import run_stage
 
 
@@ -43,10 +43,7 @@ def main() -> None:
                     "accuracy": member_metrics["accuracy"],
                     "macro_f1": member_metrics["macro_f1"],
                 }
-        Path("reports/predictions").mkdir(parents=True, exist_ok=True)
-        predictions_table(test_rows["clip_id"].tolist(), actual, predicted).to_csv(
-            f"reports/predictions/{name}.csv", index=False
-        )
+        write_table(predictions_table(test_rows["clip_id"].tolist(), actual, predicted), f"reports/predictions/{name}.csv")
         title = f"{name} on test actors {metrics[name]['test_actors']}"
         save_confusion_png(metrics[name], bundle.labels, Path(f"reports/plots/evaluation/confusion_{name}.png"), title)
         save_per_class_png(metrics[name], bundle.labels, Path(f"reports/plots/evaluation/per_class_{name}.png"), title)

@@ -11,7 +11,9 @@ from soundmind.features import (
     feature_names,
     feature_settings_from_params,
 )
+from soundmind.files import write_table
 from soundmind.ingest import read_manifest
+from soundmind.parallel import backend_from_params, joblib_backend
 from soundmind.params import load_params
 from soundmind.stage import run_stage
 
@@ -24,12 +26,15 @@ def main() -> None:
         pd.read_csv("data/splits.csv"),
         pd.read_parquet("data/augmented/manifest.parquet"),
     )
-    table = extract_feature_table(
-        clips, {"raw": Path("data/raw"), "augmented": Path("data/augmented")}, settings, params["features"].get("n_jobs", -1)
-    )
-    Path("features").mkdir(exist_ok=True)
+    parallel = backend_from_params(params)
+    with joblib_backend(**parallel):
+        table = extract_feature_table(
+            # Absolute paths: Dask workers may run in another folder.
+            clips, {"raw": Path("data/raw").resolve(), "augmented": Path("data/augmented").resolve()}, settings,
+            parallel["n_jobs"],
+        )
     for feature_set in ("rich", "mfcc40"):
-        table[METADATA_COLUMNS + feature_names(feature_set)].to_parquet(f"features/{feature_set}.parquet", index=False)
+        write_table(table[METADATA_COLUMNS + feature_names(feature_set)], f"features/{feature_set}.parquet")
     print(f"features for {len(table)} clips ({(table['augmentation'] != 'none').sum()} augmented)")
 
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from soundmind.files import write_table
 from soundmind.ingest import read_manifest
 from soundmind.params import load_params, require, require_positive_int
 from soundmind.split import assign_actors, split_manifest
@@ -20,7 +21,7 @@ def main() -> None:
         require(params, "base.seed"),
     )
     table = split_manifest(manifest, assignment)
-    table.to_csv(Path("data/splits.csv"), index=False)
+    write_table(table, Path("data/splits.csv"))
     for split in ("train", "val", "test"):
         actors = sorted(actor for actor, name in assignment.items() if name == split)
         print(f"{split}: {int((table['split'] == split).sum())} clips, actors {actors}")

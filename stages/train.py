@@ -7,20 +7,15 @@ from pathlib import Path
 import pandas as pd
 
 from soundmind.bundle import load_bundle, save_bundle
-from soundmind.ensemble import (
-    SKLEARN_KINDS,
-    ensemble_families,
-    train_ensemble,
-    train_sklearn_bundle,
-    validate_ensemble_params,
-)
+from soundmind.checks import SKLEARN_KINDS, validate_ensemble_params, validate_model_params
+from soundmind.ensemble import ensemble_families, train_ensemble, train_sklearn_bundle
 from soundmind.errors import ParamsError
 from soundmind.evaluation import save_training_curves_png
 from soundmind.features import feature_family, feature_settings_from_params, load_family_tables
 from soundmind.files import write_json
 from soundmind.params import load_params, require
 from soundmind.stage import run_stage
-from soundmind.training import train_model, validate_model_params
+from soundmind.training import train_model
 
 
 def main() -> None:

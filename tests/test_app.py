@@ -9,16 +9,19 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 import soundfile
 from streamlit.testing.v1 import AppTest
 
-from soundmind.predict import available_bundles
+from soundmind.predict import MAX_FILE_BYTES, available_bundles
 from soundmind.ravdess import EMOTIONS
 from tests.conftest import REPO_ROOT
 from tests.tiny_corpus import synthetic_clip
@@ -183,10 +186,7 @@ def app_server(tiny_project, tmp_path):
         str(APP),
         "--server.port",
         str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
+        # No --server.address: the repository's .streamlit/config.toml must keep it on loopback.
     ]
     with log.open("w") as log_file:
         server = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT)
@@ -231,6 +231,33 @@ def browser():
         driver.quit()
 
 
+def stored_copies(clip: Path) -> list[Path]:
+    """Files written since ``clip`` that hold its bytes, in the temporary folder or the repository."""
+    content, written = clip.read_bytes(), clip.stat().st_mtime
+    copies = []
+    for root in (Path(tempfile.gettempdir()), REPO_ROOT):
+        for path in root.rglob("*"):
+            try:
+                status = path.stat()
+                if (path != clip and path.is_file() and status.st_mtime >= written and status.st_size == len(content)
+                        and path.read_bytes() == content):
+                    copies.append(path)
+            except OSError:
+                continue
+    return copies
+
+
+def test_the_app_listens_on_loopback_only_and_caps_uploads(app_server):
+    port = int(app_server.rsplit(":", 1)[1])
+    listening = {
+        connection.laddr.ip for connection in psutil.net_connections(kind="inet")
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+    }
+    assert listening == {"127.0.0.1"}
+    config = tomllib.loads((REPO_ROOT / ".streamlit/config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_FILE_BYTES
+
+
 def test_a_browser_upload_shows_a_prediction(app_server, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -248,6 +275,7 @@ def test_a_browser_upload_shows_a_prediction(app_server, browser, tmp_path):
 
     heading = WebDriverWait(browser, 60).until(result_heading)
     assert heading.removeprefix("Predicted emotion:").strip() in EMOTIONS
+    assert not stored_copies(clip), "the uploaded audio was written to disk"
     # Both charts (probabilities, waveform) drawn before the picture is taken.
     WebDriverWait(browser, 30).until(
         lambda page: (

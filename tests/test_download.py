@@ -7,10 +7,7 @@ import io
 import random
 import re
 import socket
-import threading
 import zipfile
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -18,6 +15,7 @@ import pytest
 
 from soundmind.download import download_file, extract_zip, md5_of_file
 from soundmind.errors import DownloadError
+from tests.http_server import Server, serve
 
 FAST = {"backoff_seconds": 0.01, "timeout_seconds": 5.0, "chunk_size": 4096, "show_progress": False}
 
@@ -37,82 +35,10 @@ PAYLOAD = _make_zip()
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
 
-@dataclass
-class Plan:
-    """How the test server answers; ``seen`` records the headers of every request."""
-
-    payload: bytes = PAYLOAD
-    truncate_first: int = 0
-    errors_first: int = 0
-    always_status: int | None = None
-    ignore_range: bool = False
-    seen: list[dict[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
-        """Keep pytest output clean."""
-
-    def do_GET(self) -> None:
-        plan: Plan = self.server.plan  # type: ignore[attr-defined]
-        with plan.lock:
-            index = len(plan.seen)
-            plan.seen.append(dict(self.headers))
-        if plan.always_status is not None or index < plan.errors_first:
-            self._empty(plan.always_status or 500)
-            return
-        size = len(plan.payload)
-        start = 0
-        requested = self.headers.get("Range")
-        if requested and not plan.ignore_range:
-            start = int(re.fullmatch(r"bytes=(\d+)-", requested).group(1))
-            if start >= size:
-                self._empty(416, {"Content-Range": f"bytes */{size}"})
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
-        else:
-            self.send_response(200)
-        body = plan.payload[start:]
-        self.send_header("Content-Type", "application/zip")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if index < plan.truncate_first:
-            # Announce the full length but close half way, like a dropped connection.
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(body)
-
-    def _empty(self, status: int, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-@dataclass
-class Server:
-    plan: Plan
-    url: str
-
-
 @pytest.fixture
 def server() -> Iterator[Server]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.plan = Plan()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield Server(httpd.plan, f"http://127.0.0.1:{httpd.server_address[1]}/Audio_Speech_Actors_01-24.zip")  # type: ignore[attr-defined]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serve(PAYLOAD) as running:
+        yield running
 
 
 def _part(destination: Path) -> Path:

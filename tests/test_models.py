@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
+import zipfile
 
 import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-from soundmind.bundle import Bundle, load_bundle, save_bundle
+from soundmind.bundle import Bundle, load_bundle, save_bundle, save_keras_deterministically
+from soundmind.checks import validate_model_params
 from soundmind.errors import ParamsError
 from soundmind.models import build_baseline
 from soundmind.ravdess import EMOTIONS
-from soundmind.training import balanced_class_weights, validate_model_params
+from soundmind.training import balanced_class_weights
 
 BASELINE_PARAMS = {
     "architecture": "baseline", "feature_set": "mfcc40", "hidden_units": [16, 8], "dropout": 0.1,
@@ -209,3 +213,13 @@ def test_an_ensemble_bundle_saves_byte_identically_and_votes_like_its_members(tm
     expected = 0.25 * members["keras"].probabilities(features) + 0.75 * members["logistic"].probabilities(features)
     np.testing.assert_allclose(loaded.probabilities(features), expected, rtol=1e-5)
     assert loaded.required_families() == {"rich"}
+
+
+def test_a_saved_keras_archive_holds_no_memory_addresses(tmp_path):
+    """Keras writes the id() of shared objects into config.json; left there, two identical trainings
+    would give different bytes and DVC hashes."""
+    save_keras_deterministically(build_baseline(40, 8, hidden_units=[16, 8], dropout=0.1), tmp_path / "model.keras")
+    config = zipfile.ZipFile(tmp_path / "model.keras").read("config.json").decode()
+    shared_ids = {int(value) for value in re.findall(r'"shared_object_id": (\d+)', config)}
+    assert shared_ids and shared_ids == set(range(1, len(shared_ids) + 1))
+    json.loads(config)

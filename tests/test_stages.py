@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
-from tests.conftest import copy_project
+from tests.conftest import TINY_ACTORS, copy_project
+from tests.test_ingest import break_corpus
+from tests.tiny_corpus import make_tiny_corpus
 
 
 def run_stage(project, *arguments):
@@ -47,3 +51,21 @@ def test_unknown_model_and_zero_epochs_are_refused_before_work(tmp_path):
     result = run_stage(project, "stages.train", "baseline")
     assert result.returncode == 1 and "train.baseline.epochs" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_download_stage_names_every_bad_file_or_skips_them_into_the_report(tmp_path):
+    project = copy_project(tmp_path / "project")
+    source = project / "data/external/tiny"
+    make_tiny_corpus(source, actors=TINY_ACTORS)
+    expected = break_corpus(source)
+    result = run_stage(project, "stages.download")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "file(s) cannot be used" in result.stderr and all(name in result.stderr for name in expected)
+    assert not (project / "data/raw").exists()
+
+    edit_params(project, lambda params: params["data"].update(on_bad_file="skip"))
+    result = run_stage(project, "stages.download")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((project / "reports/ingest.json").read_text())
+    assert {Path(path).name for path in report["skipped"]} == set(expected)
+    assert report["skipped_files"] == len(report["skipped"]) >= 6 and report["clips"] == len(TINY_ACTORS) * 16 - 4

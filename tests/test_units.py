@@ -8,7 +8,7 @@ import pytest
 
 from soundmind.augment import AugmentSettings, augment_waveform, clip_generator, shift_in_time
 from soundmind.errors import ParamsError
-from soundmind.features import FeatureSettings, RICH_FEATURE_NAMES, rich_feature_vector, select_feature_set
+from soundmind.features import RICH_FEATURE_NAMES, FeatureSettings, rich_feature_vector, select_feature_set
 from soundmind.ravdess import EMOTIONS, actor_gender, clip_id_for, parse_clip_id
 from soundmind.split import assign_actors, split_manifest
 

@@ -1,0 +1,128 @@
+"""The full rebuild: every stage forced, in pipeline order, with its wall time and peak memory.
+
+    python benchmarks/rebuild.py [--project .] [--write] [--json]
+
+Each stage runs as `dvc repro --force --single-item STAGE`, so the times add up to one forced
+`dvc repro` (plus about a second of DVC start-up per stage). Peak memory is the largest sum of
+resident memory over the stage's whole process tree (its joblib workers included), sampled every
+0.1 s: shared pages count once per process, so it errs high. Afterwards a plain `dvc repro` is
+timed: with nothing changed it must answer in under 5 s. Targets: the rebuild from ingested
+data/raw (every stage after download-ravdess) within 30 minutes, no stage above 4 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.results import REPO_ROOT, record  # noqa: E402
+
+REBUILD_TARGET_SECONDS = 30 * 60
+MEMORY_TARGET_MIB = 4 * 1024
+NOOP_TARGET_SECONDS = 5.0
+FIRST_STAGE = "download-ravdess"  # fetching and ingesting: not part of the rebuild "from data/raw"
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--project", type=Path, default=REPO_ROOT, help="the DVC project to rebuild")
+    parser.add_argument("--write", action="store_true", help="record the results in reports/benchmarks.json")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    return parser.parse_args()
+
+
+def dvc(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "dvc", *arguments]
+
+
+def stage_order(project: Path) -> list[str]:
+    """Stages in the order `dvc repro --force` would run them."""
+    dry_run = subprocess.run(dvc("repro", "--dry", "--force"), cwd=project, capture_output=True, text=True, check=True)
+    return re.findall(r"Running stage '([^']+)'", dry_run.stdout)
+
+
+def tree_rss(process: psutil.Process) -> int:
+    """Resident bytes of ``process``'s descendants: the stage command and its workers, not DVC itself."""
+    total = 0
+    for child in process.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_measured(command: list[str], project: Path, log) -> dict[str, float]:
+    """Wall seconds and peak process-tree memory (MiB) of ``command``, which must succeed."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=project, stdout=log, stderr=subprocess.STDOUT)
+    process, peak = psutil.Process(child.pid), 0
+    while child.poll() is None:
+        try:
+            peak = max(peak, tree_rss(process))
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.1)
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed (exit {child.returncode}); see the log")
+    return {"seconds": round(seconds, 1), "peak_rss_mib": round(peak / 2**20)}
+
+
+def rebuild(project: Path) -> dict:
+    stages = {}
+    log_path = project / "logs" / "rebuild.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with log_path.open("w") as log:
+        for stage in stage_order(project):
+            print(f"{stage} ...", end=" ", flush=True)
+            stages[stage] = run_measured(dvc("repro", "--force", "--single-item", stage), project, log)
+            print(f"{stages[stage]['seconds']:.0f} s, {stages[stage]['peak_rss_mib']} MiB", flush=True)
+        started = time.perf_counter()
+        noop = subprocess.run(dvc("repro"), cwd=project, capture_output=True, text=True, check=True)
+        noop_seconds = time.perf_counter() - started
+    if "Running stage" in noop.stdout:
+        raise SystemExit("the no-op `dvc repro` ran a stage: the forced rebuild did not leave the pipeline up to date")
+    total = sum(values["seconds"] for values in stages.values())
+    from_raw = sum(values["seconds"] for name, values in stages.items() if name != FIRST_STAGE)
+    peak = max(values["peak_rss_mib"] for values in stages.values())
+    return {
+        "stages": stages,
+        "total_seconds": round(total, 1),
+        "from_raw_seconds": round(from_raw, 1),
+        "target_seconds": REBUILD_TARGET_SECONDS,
+        "meets_time_target": from_raw <= REBUILD_TARGET_SECONDS,
+        "max_peak_rss_mib": peak,
+        "memory_target_mib": MEMORY_TARGET_MIB,
+        "meets_memory_target": peak <= MEMORY_TARGET_MIB,
+        "noop_repro_seconds": round(noop_seconds, 2),
+        "noop_target_seconds": NOOP_TARGET_SECONDS,
+        "meets_noop_target": noop_seconds < NOOP_TARGET_SECONDS,
+    }
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    results = rebuild(arguments.project.resolve())
+    if arguments.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(f"rebuild from data/raw: {results['from_raw_seconds'] / 60:.1f} min "
+              f"(target {REBUILD_TARGET_SECONDS / 60:.0f}); with download-ravdess: {results['total_seconds'] / 60:.1f} min")
+        print(f"largest stage peak: {results['max_peak_rss_mib']} MiB (target {MEMORY_TARGET_MIB})")
+        print(f"no-op dvc repro: {results['noop_repro_seconds']:.2f} s (target {NOOP_TARGET_SECONDS:g})")
+    if arguments.write:
+        record("rebuild", results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Every block of params.yaml checked at once, before a stage does any work.
+
+Each stage calls ``check_params`` first (through ``run_stage``), so a bad value anywhere stops the
+first stage that `dvc repro` runs, naming the key, instead of the stage that reads it an hour
+later. Nothing here imports TensorFlow or openSMILE: the check costs milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from soundmind.errors import ParamsError
+from soundmind.params import require, require_choice, require_positive_int
+
+KERAS_ARCHITECTURES = ("baseline", "enhanced", "optimized")
+SKLEARN_KINDS = ("svm", "logistic", "extra_trees")
+TRAINING_KEYS = (
+    "learning_rate", "batch_size", "epochs", "early_stopping_patience", "min_epochs",
+    "reduce_lr_factor", "reduce_lr_patience", "min_learning_rate",
+)
+CV_PROTOCOLS = ("plain", "speaker_normalised")
+CORPUS_ACTORS = range(1, 25)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _known_feature_set(prefix: str, feature_set: Any) -> None:
+    from soundmind.features import feature_family
+
+    try:
+        feature_family(feature_set)
+    except (ValueError, TypeError) as error:
+        raise ParamsError(f"params.yaml: '{prefix}.feature_set': {error}.") from error
+
+
+def validate_model_params(name: str, params: dict[str, Any]) -> None:
+    """A Keras ``train.<name>`` block: every training key present, counts positive."""
+    prefix = f"train.{name}"
+    for key in ("architecture", "feature_set", *TRAINING_KEYS):
+        if key not in params:
+            raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
+    if params["architecture"] not in KERAS_ARCHITECTURES:
+        raise ParamsError(
+            f"params.yaml: '{prefix}.architecture' is {params['architecture']!r}; known: {', '.join(KERAS_ARCHITECTURES)}."
+        )
+    _known_feature_set(prefix, params["feature_set"])
+    for key in ("batch_size", "epochs", "early_stopping_patience", "reduce_lr_patience"):
+        if not _is_int(params[key]) or params[key] <= 0:
+            raise ParamsError(f"params.yaml: '{prefix}.{key}' must be a positive integer, got {params[key]!r}.")
+    if not _is_int(params["min_epochs"]) or params["min_epochs"] < 0:
+        raise ParamsError(f"params.yaml: '{prefix}.min_epochs' must be a non-negative integer, got {params['min_epochs']!r}.")
+    for key in ("learning_rate", "min_learning_rate"):
+        if not _is_number(params[key]) or params[key] <= 0:
+            raise ParamsError(f"params.yaml: '{prefix}.{key}' must be a positive number, got {params[key]!r}.")
+    if not _is_number(params["reduce_lr_factor"]) or not 0 < params["reduce_lr_factor"] < 1:
+        raise ParamsError(
+            f"params.yaml: '{prefix}.reduce_lr_factor' must be between 0 and 1, got {params['reduce_lr_factor']!r}."
+        )
+
+
+def validate_sklearn_params(name: str, params: dict[str, Any]) -> None:
+    """A scikit-learn ``train.<name>`` block: a known kind and feature set, a non-empty grid of positive C."""
+    prefix = f"train.{name}"
+    for key in ("architecture", "feature_set", "C"):
+        if key not in params:
+            raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
+    if params["architecture"] not in SKLEARN_KINDS:
+        raise ParamsError(f"params.yaml: '{prefix}.architecture' must be one of {', '.join(SKLEARN_KINDS)}.")
+    _known_feature_set(prefix, params["feature_set"])
+    grid = params["C"] if isinstance(params["C"], list) else [params["C"]]
+    if not grid or not all(_is_number(value) and value > 0 for value in grid):
+        raise ParamsError(f"params.yaml: '{prefix}.C' must be a positive number or a non-empty list of them, got {params['C']!r}.")
+
+
+def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: dict[str, Any]) -> None:
+    prefix = f"train.{name}"
+    for key in ("members", "sklearn_members", "selection_rounds", "feature_set"):
+        if key not in params:
+            raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
+    for member in params["members"]:
+        if member not in trained_models or member == name:
+            raise ParamsError(f"params.yaml: '{prefix}.members' names {member!r}, which is not another train.* model.")
+    for member, member_params in params["sklearn_members"].items():
+        if member_params.get("kind") not in SKLEARN_KINDS:
+            raise ParamsError(
+                f"params.yaml: '{prefix}.sklearn_members.{member}.kind' must be one of {', '.join(SKLEARN_KINDS)}."
+            )
+        _known_feature_set(f"{prefix}.sklearn_members.{member}", member_params.get("feature_set"))
+    if len(params["members"]) + len(params["sklearn_members"]) < 2:
+        raise ParamsError(f"params.yaml: '{prefix}' needs at least two members.")
+    rounds = params["selection_rounds"]
+    if not _is_int(rounds) or rounds <= 0:
+        raise ParamsError(f"params.yaml: '{prefix}.selection_rounds' must be a positive integer, got {rounds!r}.")
+
+
+def check_train(models: Any) -> None:
+    if not isinstance(models, dict) or not models:
+        raise ParamsError("params.yaml: 'train' must map model names to their blocks.")
+    for name, block in models.items():
+        if not isinstance(block, dict):
+            raise ParamsError(f"params.yaml: 'train.{name}' must be a block of settings.")
+        architecture = block.get("architecture")
+        if architecture in KERAS_ARCHITECTURES:
+            validate_model_params(name, block)
+        elif architecture in SKLEARN_KINDS:
+            validate_sklearn_params(name, block)
+        elif architecture == "ensemble":
+            validate_ensemble_params(name, block, models)
+        else:
+            known = ", ".join((*KERAS_ARCHITECTURES, *SKLEARN_KINDS, "ensemble"))
+            raise ParamsError(f"params.yaml: 'train.{name}.architecture' is {architecture!r}; known: {known}.")
+
+
+def check_split(params: dict[str, Any]) -> None:
+    """Named actors must exist in RAVDESS and not sit in two splits; drawn splits must not be empty."""
+    named = {}
+    for key in ("split.test_actors", "split.val_actors"):
+        actors = require(params, key) or []
+        if not isinstance(actors, list) or not all(_is_int(actor) and actor in CORPUS_ACTORS for actor in actors):
+            raise ParamsError(f"params.yaml: '{key}' must be a list of actor numbers 1-24, got {actors!r}.")
+        named[key] = set(actors)
+    overlap = sorted(named["split.test_actors"] & named["split.val_actors"])
+    if overlap:
+        raise ParamsError(f"params.yaml: 'split.test_actors' and 'split.val_actors' share actors {overlap}.")
+    for key in ("split.n_test_actors", "split.n_val_actors"):
+        require_positive_int(params, key)
+
+
+def check_cv(params: dict[str, Any]) -> None:
+    folds = require(params, "cv.folds")
+    if not _is_int(folds) or folds < 3:
+        # Each fold needs its own test actors and the next fold's as val actors, with some left to train on.
+        raise ParamsError(f"params.yaml: 'cv.folds' must be an integer of at least 3, got {folds!r}.")
+    protocols = require(params, "cv.protocols")
+    if not isinstance(protocols, list) or not protocols or not set(protocols) <= set(CV_PROTOCOLS):
+        raise ParamsError(f"params.yaml: 'cv.protocols' must be a non-empty list of {', '.join(CV_PROTOCOLS)}, got {protocols!r}.")
+    require_positive_int(params, "cv.ensemble_rounds")
+    models = require(params, "train")
+    for name in require(params, "cv.models"):
+        if models.get(name, {}).get("architecture") not in SKLEARN_KINDS:
+            raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a scikit-learn train.* model.")
+
+
+def check_audit(params: dict[str, Any]) -> None:
+    fractions = require(params, "audit.fractions")
+    if (
+        not isinstance(fractions, list) or len(fractions) != 3
+        or not all(_is_number(value) and value > 0 for value in fractions) or abs(sum(fractions) - 1) > 1e-6
+    ):
+        raise ParamsError(f"params.yaml: 'audit.fractions' must be three positive shares summing to 1, got {fractions!r}.")
+    if require(params, "audit.model").get("kind") not in SKLEARN_KINDS:
+        raise ParamsError(f"params.yaml: 'audit.model.kind' must be one of {', '.join(SKLEARN_KINDS)}.")
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Refuse the first bad value in any block with one sentence naming its key."""
+    from soundmind.augment import augment_settings_from_params
+    from soundmind.features import feature_settings_from_params
+    from soundmind.parallel import backend_from_params
+
+    if not _is_int(require(params, "base.seed")) or params["base"]["seed"] < 0:
+        raise ParamsError(f"params.yaml: 'base.seed' must be a non-negative integer, got {params['base']['seed']!r}.")
+    require_positive_int(params, "audio.sample_rate")
+    require_positive_int(params, "data.expected_clips")
+    require_choice(params, "data.on_bad_file", ("error", "skip"))
+    check_split(params)
+    augment_settings_from_params(params)
+    try:
+        feature_settings_from_params(params)
+    except ValueError as error:
+        raise ParamsError(f"params.yaml: features: {error}.") from error
+    backend_from_params(params)
+    check_train(require(params, "train"))
+    check_cv(params)
+    check_audit(params)

@@ -1,0 +1,82 @@
+"""params.yaml is checked whole before any stage works: each bad value is refused naming its key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from soundmind.checks import KERAS_ARCHITECTURES, SKLEARN_KINDS, check_params
+from soundmind.errors import ParamsError
+from soundmind.params import load_params
+from tests.conftest import REPO_ROOT, copy_project
+
+PROJECT_PARAMS = load_params(REPO_ROOT / "params.yaml")
+
+
+def changed(edit) -> dict:
+    params = copy.deepcopy(PROJECT_PARAMS)
+    edit(params)
+    return params
+
+
+def test_the_project_params_pass():
+    check_params(PROJECT_PARAMS)
+
+
+def test_known_architectures_are_the_ones_the_package_builds():
+    from soundmind.ensemble import build_sklearn_member
+    from soundmind.models import ARCHITECTURES
+
+    assert set(KERAS_ARCHITECTURES) == set(ARCHITECTURES)
+    for kind in SKLEARN_KINDS:
+        build_sklearn_member(kind, {}, seed=0)
+
+
+BAD_PARAMS = [
+    ("unknown architecture", lambda p: p["train"]["baseline"].update(architecture="transformer"), "train.baseline.architecture"),
+    ("zero epochs", lambda p: p["train"]["optimized"].update(epochs=0), "train.optimized.epochs"),
+    ("negative epochs", lambda p: p["train"]["enhanced"].update(epochs=-5), "train.enhanced.epochs"),
+    ("fractional batch", lambda p: p["train"]["baseline"].update(batch_size=1.5), "train.baseline.batch_size"),
+    ("missing feature set", lambda p: p["train"]["svm_rich"].update(feature_set="wav2vec"), "train.svm_rich.feature_set"),
+    ("feature set key gone", lambda p: p["train"]["baseline"].pop("feature_set"), "train.baseline.feature_set"),
+    ("empty C grid", lambda p: p["train"]["logistic_compare"].update(C=[]), "train.logistic_compare.C"),
+    ("unknown ensemble member", lambda p: p["train"]["ensemble"].update(members=["baseline", "gpt"]), "train.ensemble.members"),
+    ("overlapping splits", lambda p: p["split"].update(test_actors=[1, 2, 3], val_actors=[3, 4]), "split.test_actors"),
+    ("actor outside RAVDESS", lambda p: p["split"].update(test_actors=[0, 25]), "split.test_actors"),
+    ("empty drawn split", lambda p: p["split"].update(val_actors=[], n_val_actors=0), "split.n_val_actors"),
+    ("unknown backend", lambda p: p["features"].update(backend="spark"), "features.backend"),
+    ("zero n_jobs", lambda p: p["features"].update(n_jobs=0), "features.n_jobs"),
+    ("odd n_mfcc", lambda p: p["features"].update(n_mfcc=13), "features"),
+    ("unknown augmentation", lambda p: p["augment"].update(kinds=["reverb"]), "augment.kinds"),
+    ("one CV fold", lambda p: p["cv"].update(folds=1), "cv.folds"),
+    ("Keras model in CV", lambda p: p["cv"].update(models=["baseline"]), "cv.models"),
+    ("audit shares", lambda p: p["audit"].update(fractions=[0.7, 0.2, 0.2]), "audit.fractions"),
+    ("bad-file policy", lambda p: p["data"].update(on_bad_file="ignore"), "data.on_bad_file"),
+    ("no seed", lambda p: p["base"].pop("seed"), "base.seed"),
+]
+
+
+@pytest.mark.parametrize("edit, key", [case[1:] for case in BAD_PARAMS], ids=[case[0] for case in BAD_PARAMS])
+def test_bad_params_are_refused_naming_the_key(edit, key):
+    with pytest.raises(ParamsError, match=key.replace(".", r"\.")):
+        check_params(changed(edit))
+
+
+def test_dvc_repro_refuses_a_bad_train_param_before_the_first_stage_does_any_work(tmp_path):
+    project = copy_project(tmp_path / "project")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["optimized"]["epochs"] = 0
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", "repro"], cwd=project, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "Running stage 'download-ravdess'" in output  # the first stage, long before train-optimized
+    assert "'train.optimized.epochs' must be a positive integer, got 0" in output
+    assert "Traceback" not in output
+    assert not (project / "data/raw").exists() and not (project / "dvc.lock").exists()
