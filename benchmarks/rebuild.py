@@ -121,7 +121,7 @@ def main() -> None:
         print(f"largest stage peak: {results['max_peak_rss_mib']} MiB (target {MEMORY_TARGET_MIB})")
         print(f"no-op dvc repro: {results['noop_repro_seconds']:.2f} s (target {NOOP_TARGET_SECONDS:g})")
     if arguments.write:
-        record("rebuild", results)
+        record("rebuild", results, arguments.project.resolve() / "reports" / "benchmarks.json")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from soundmind.files import write_json  # noqa: E402
+
 BENCHMARKS_FILE = REPO_ROOT / "reports" / "benchmarks.json"
 
 
@@ -21,8 +26,5 @@ def record(section: str, results: dict[str, Any], path: Path = BENCHMARKS_FILE) 
     """Replace ``section`` of the benchmarks file with ``results`` (stamped with the machine and date)."""
     existing = json.loads(path.read_text()) if path.is_file() else {}
     existing[section] = {**results, "measured_on": {**machine(), "date": time.strftime("%Y-%m-%d")}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
-    os.replace(temporary, path)
+    write_json(path, existing)
     print(f"wrote section {section!r} of {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")

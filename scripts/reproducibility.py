@@ -5,7 +5,8 @@
 Runs `dvc repro --force` in the project, then compares every output's hash in dvc.lock and every
 value of the metric files (dvc.yaml's `metrics:`) with what they were before the run. With
 --write the comparison goes to reports/reproducibility.json. Run it on an up-to-date project:
-the "before" is then the previous full run.
+the "before" is then the previous full run. Exit status 0 only when every output and every metric
+is identical.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main() -> None:
         print(f"  {key}: {before} -> {after}")
     if arguments.write:
         write_json(project / "reports" / "reproducibility.json", report)
-    sys.exit(0 if report["metrics_identical"] else 1)
+    sys.exit(0 if report["byte_identical"] and report["metrics_identical"] else 1)
 
 
 if __name__ == "__main__":

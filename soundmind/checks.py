@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from soundmind.architectures import KERAS_ARCHITECTURES, SKLEARN_KINDS
 from soundmind.errors import ParamsError
 from soundmind.params import require, require_choice, require_positive_int
 
-KERAS_ARCHITECTURES = ("baseline", "enhanced", "optimized")
-SKLEARN_KINDS = ("svm", "logistic", "extra_trees")
 TRAINING_KEYS = (
     "learning_rate", "batch_size", "epochs", "early_stopping_patience", "min_epochs",
     "reduce_lr_factor", "reduce_lr_patience", "min_learning_rate",
 )
 CV_PROTOCOLS = ("plain", "speaker_normalised")
 CORPUS_ACTORS = range(1, 25)
+SPEAKER_FREE_FEATURE_SETS = ("rich", "compare", "egemaps")  # whole tables: what cross-validation takes
 
 
 def _is_int(value: Any) -> bool:
@@ -28,6 +28,18 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _mapping(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ParamsError(f"params.yaml: '{key}' must be a block of settings, got {value!r}.")
+    return value
+
+
+def _list(value: Any, key: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ParamsError(f"params.yaml: '{key}' must be a list, got {value!r}.")
+    return value
 
 
 def _known_feature_set(prefix: str, feature_set: Any) -> None:
@@ -64,18 +76,29 @@ def validate_model_params(name: str, params: dict[str, Any]) -> None:
         )
 
 
-def validate_sklearn_params(name: str, params: dict[str, Any]) -> None:
-    """A scikit-learn ``train.<name>`` block: a known kind and feature set, a non-empty grid of positive C."""
-    prefix = f"train.{name}"
-    for key in ("architecture", "feature_set", "C"):
-        if key not in params:
+def validate_sklearn_spec(prefix: str, spec: Any, kind_key: str) -> None:
+    """A scikit-learn model's settings: a known kind and feature set; C (a positive number or a non-empty
+    list of them) and n_estimators (a positive integer) where given."""
+    spec = _mapping(spec, prefix)
+    for key in (kind_key, "feature_set"):
+        if key not in spec:
             raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
-    if params["architecture"] not in SKLEARN_KINDS:
-        raise ParamsError(f"params.yaml: '{prefix}.architecture' must be one of {', '.join(SKLEARN_KINDS)}.")
-    _known_feature_set(prefix, params["feature_set"])
-    grid = params["C"] if isinstance(params["C"], list) else [params["C"]]
-    if not grid or not all(_is_number(value) and value > 0 for value in grid):
-        raise ParamsError(f"params.yaml: '{prefix}.C' must be a positive number or a non-empty list of them, got {params['C']!r}.")
+    if spec[kind_key] not in SKLEARN_KINDS:
+        raise ParamsError(f"params.yaml: '{prefix}.{kind_key}' must be one of {', '.join(SKLEARN_KINDS)}.")
+    _known_feature_set(prefix, spec["feature_set"])
+    if "C" in spec:
+        grid = spec["C"] if isinstance(spec["C"], list) else [spec["C"]]
+        if not grid or not all(_is_number(value) and value > 0 for value in grid):
+            raise ParamsError(
+                f"params.yaml: '{prefix}.C' must be a positive number or a non-empty list of them, got {spec['C']!r}."
+            )
+    if "n_estimators" in spec and (not _is_int(spec["n_estimators"]) or spec["n_estimators"] <= 0):
+        raise ParamsError(f"params.yaml: '{prefix}.n_estimators' must be a positive integer, got {spec['n_estimators']!r}.")
+
+
+def validate_sklearn_params(name: str, params: dict[str, Any]) -> None:
+    """A scikit-learn ``train.<name>`` block."""
+    validate_sklearn_spec(f"train.{name}", params, "architecture")
 
 
 def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: dict[str, Any]) -> None:
@@ -83,16 +106,16 @@ def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: 
     for key in ("members", "sklearn_members", "selection_rounds", "feature_set"):
         if key not in params:
             raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
-    for member in params["members"]:
+    members = _list(params["members"], f"{prefix}.members")
+    for member in members:
         if member not in trained_models or member == name:
             raise ParamsError(f"params.yaml: '{prefix}.members' names {member!r}, which is not another train.* model.")
-    for member, member_params in params["sklearn_members"].items():
-        if member_params.get("kind") not in SKLEARN_KINDS:
-            raise ParamsError(
-                f"params.yaml: '{prefix}.sklearn_members.{member}.kind' must be one of {', '.join(SKLEARN_KINDS)}."
-            )
-        _known_feature_set(f"{prefix}.sklearn_members.{member}", member_params.get("feature_set"))
-    if len(params["members"]) + len(params["sklearn_members"]) < 2:
+    own_members = _mapping(params["sklearn_members"], f"{prefix}.sklearn_members")
+    for member, spec in own_members.items():
+        validate_sklearn_spec(f"{prefix}.sklearn_members.{member}", spec, "kind")
+        if member in members:
+            raise ParamsError(f"params.yaml: '{prefix}.sklearn_members.{member}' has the name of a member in '{prefix}.members'.")
+    if len(members) + len(own_members) < 2:
         raise ParamsError(f"params.yaml: '{prefix}' needs at least two members.")
     rounds = params["selection_rounds"]
     if not _is_int(rounds) or rounds <= 0:
@@ -128,23 +151,34 @@ def check_split(params: dict[str, Any]) -> None:
     overlap = sorted(named["split.test_actors"] & named["split.val_actors"])
     if overlap:
         raise ParamsError(f"params.yaml: 'split.test_actors' and 'split.val_actors' share actors {overlap}.")
-    for key in ("split.n_test_actors", "split.n_val_actors"):
-        require_positive_int(params, key)
+    drawn = sum(require_positive_int(params, key) for key in ("split.n_test_actors", "split.n_val_actors"))
+    if drawn >= len(CORPUS_ACTORS):
+        raise ParamsError("params.yaml: 'split.n_test_actors' and 'split.n_val_actors' leave no RAVDESS actor to train on.")
+
+
+def check_cv_models(names: Any, models: dict[str, Any]) -> None:
+    """``cv.models``: scikit-learn ``train.*`` entries on a whole feature table."""
+    for name in _list(names, "cv.models"):
+        block = models.get(name) if isinstance(name, str) else None
+        if not isinstance(block, dict):
+            raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a train.* model.")
+        if block.get("architecture") not in SKLEARN_KINDS or block.get("feature_set") not in SPEAKER_FREE_FEATURE_SETS:
+            raise ParamsError(
+                f"params.yaml: 'cv.models' names {name!r}; cross-validation takes scikit-learn models "
+                f"({', '.join(SKLEARN_KINDS)}) on a whole feature table ({', '.join(SPEAKER_FREE_FEATURE_SETS)})."
+            )
 
 
 def check_cv(params: dict[str, Any]) -> None:
     folds = require(params, "cv.folds")
-    if not _is_int(folds) or folds < 3:
+    if not _is_int(folds) or not 3 <= folds <= len(CORPUS_ACTORS):
         # Each fold needs its own test actors and the next fold's as val actors, with some left to train on.
-        raise ParamsError(f"params.yaml: 'cv.folds' must be an integer of at least 3, got {folds!r}.")
+        raise ParamsError(f"params.yaml: 'cv.folds' must be an integer from 3 to {len(CORPUS_ACTORS)}, got {folds!r}.")
     protocols = require(params, "cv.protocols")
     if not isinstance(protocols, list) or not protocols or not set(protocols) <= set(CV_PROTOCOLS):
         raise ParamsError(f"params.yaml: 'cv.protocols' must be a non-empty list of {', '.join(CV_PROTOCOLS)}, got {protocols!r}.")
     require_positive_int(params, "cv.ensemble_rounds")
-    models = require(params, "train")
-    for name in require(params, "cv.models"):
-        if models.get(name, {}).get("architecture") not in SKLEARN_KINDS:
-            raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a scikit-learn train.* model.")
+    check_cv_models(require(params, "cv.models"), require(params, "train"))
 
 
 def check_audit(params: dict[str, Any]) -> None:
@@ -154,7 +188,8 @@ def check_audit(params: dict[str, Any]) -> None:
         or not all(_is_number(value) and value > 0 for value in fractions) or abs(sum(fractions) - 1) > 1e-6
     ):
         raise ParamsError(f"params.yaml: 'audit.fractions' must be three positive shares summing to 1, got {fractions!r}.")
-    if require(params, "audit.model").get("kind") not in SKLEARN_KINDS:
+    model = _mapping(require(params, "audit.model"), "audit.model")
+    if model.get("kind") not in SKLEARN_KINDS:
         raise ParamsError(f"params.yaml: 'audit.model.kind' must be one of {', '.join(SKLEARN_KINDS)}.")
 
 

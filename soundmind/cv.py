@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from soundmind.bundle import weighted_vote
-from soundmind.checks import SKLEARN_KINDS
+from soundmind.checks import check_cv_models
 from soundmind.ensemble import fit_with_selection, greedy_weights
 from soundmind.errors import ParamsError
 from soundmind.features import feature_family
@@ -33,12 +33,12 @@ class Fold:
 
 
 def make_folds(actors: list[int], n_folds: int) -> list[Fold]:
-    """Consecutive groups of actors; each fold validates on the next fold's group."""
+    """Consecutive groups of actors (sizes differing by one at most when ``n_folds`` does not divide
+    them); each fold validates on the next fold's group."""
     actors = sorted(actors)
-    if n_folds < 3 or len(actors) % n_folds:
-        raise ParamsError(f"params.yaml: 'cv.folds' must be at least 3 and divide the {len(actors)} actors, got {n_folds}.")
-    size = len(actors) // n_folds
-    groups = [tuple(actors[index * size : (index + 1) * size]) for index in range(n_folds)]
+    if not 3 <= n_folds <= len(actors):
+        raise ParamsError(f"params.yaml: 'cv.folds' must be from 3 to the {len(actors)} actors, got {n_folds}.")
+    groups = [tuple(int(actor) for actor in group) for group in np.array_split(np.array(actors), n_folds)]
     return [Fold(index, groups[index], groups[(index + 1) % n_folds]) for index in range(n_folds)]
 
 
@@ -65,18 +65,12 @@ class FeatureView:
 
 def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The cross-validation recipe of each named ``train`` entry: its feature family, kind and C grid."""
-    specs = {}
-    for name in names:
-        params = train_params.get(name)
-        if params is None:
-            raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a train.* model.")
-        if params.get("architecture") not in SKLEARN_KINDS or params.get("feature_set") == "mfcc40":
-            raise ParamsError(
-                f"params.yaml: 'cv.models' names {name!r}; cross-validation takes scikit-learn models "
-                f"({', '.join(SKLEARN_KINDS)}) on a whole feature table (rich, compare, egemaps)."
-            )
-        specs[name] = {**params, "kind": params["architecture"], "features": feature_family(params["feature_set"])}
-    return specs
+    check_cv_models(names, train_params)
+    return {
+        name: {**train_params[name], "kind": train_params[name]["architecture"],
+               "features": feature_family(train_params[name]["feature_set"])}
+        for name in names
+    }
 
 
 def run_fold(

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from soundmind.bundle import AnyBundle, EnsembleBundle, SklearnBundle, weighted_vote
-from soundmind.checks import SKLEARN_KINDS
+from soundmind.architectures import SKLEARN_KINDS
 from soundmind.errors import ParamsError
 from soundmind.features import family_matrices, feature_family, feature_names
 from soundmind.ravdess import EMOTIONS

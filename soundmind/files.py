@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,8 +39,11 @@ def staging_folder(final: Path) -> Path:
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{final.name}-"
-    for leftover in final.parent.glob(f"{prefix}*.tmp"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    # Exactly what mkdtemp makes for this name (8 random characters), never a sibling's staging folder.
+    own = re.compile(rf"{re.escape(prefix)}[a-z0-9_]{{8}}\.tmp")
+    for leftover in final.parent.iterdir():
+        if own.fullmatch(leftover.name):
+            shutil.rmtree(leftover, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=final.parent))
 
 

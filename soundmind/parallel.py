@@ -6,22 +6,52 @@ picks, so the same stage scales out to a cluster without a line of it changing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import joblib
 
 from soundmind.errors import ParamsError
 
 BACKENDS = ("loky", "threading", "dask")
+# The modules whose functions the workers run: a cluster must run this checkout's version of them.
+WORKER_MODULES = ("audio.py", "features.py", "functionals.py")
+
+
+def code_fingerprint() -> str:
+    """A hash of the feature code as this process has it (run on each worker to compare)."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.md5()
+    for name in WORKER_MODULES:
+        digest.update((package / name).read_bytes())
+    return digest.hexdigest()
+
+
+def check_workers(client, data_dir: Path) -> None:
+    """Refuse a cluster whose workers run other feature code or cannot see the audio."""
+    mismatched = sorted(address for address, fingerprint in client.run(code_fingerprint).items()
+                        if fingerprint != code_fingerprint())
+    if mismatched:
+        raise ParamsError(
+            f"Dask workers {', '.join(mismatched)} run a different version of soundmind's feature code; "
+            "install this checkout on them (pip install -e .)."
+        )
+    blind = sorted(address for address, seen in client.run(Path(data_dir).is_dir).items() if not seen)
+    if blind:
+        raise ParamsError(f"Dask workers {', '.join(blind)} cannot see {data_dir}; mount the project at the same path.")
 
 
 @contextmanager
-def joblib_backend(backend: str, n_jobs: int = -1, scheduler_address: str = "") -> Iterator[None]:
+def joblib_backend(
+    backend: str, n_jobs: int = -1, scheduler_address: str = "", data_dir: Path = Path("data")
+) -> Iterator[None]:
     """Run the ``joblib.Parallel`` calls inside on ``backend``.
 
-    ``dask`` connects to ``scheduler_address`` (``tcp://host:8786``) or, when it is empty, starts a
-    LocalCluster of ``n_jobs`` single-threaded worker processes bound to 127.0.0.1.
+    ``dask`` connects to ``scheduler_address`` (``tcp://host:8786``), whose workers must run this
+    checkout's feature code and see ``data_dir`` at the same absolute path, or, when it is empty,
+    starts a LocalCluster of ``n_jobs`` single-threaded worker processes bound to 127.0.0.1.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown joblib backend {backend!r}; known: {', '.join(BACKENDS)}")
@@ -39,8 +69,9 @@ def joblib_backend(backend: str, n_jobs: int = -1, scheduler_address: str = "") 
                 raise ParamsError(
                     f"params.yaml: 'features.scheduler_address' {scheduler_address!r} cannot be reached ({error})."
                 ) from error
+            check_workers(client, Path(data_dir).resolve())
         else:
-            workers = joblib.cpu_count() if n_jobs < 1 else n_jobs
+            workers = joblib.effective_n_jobs(n_jobs)  # -1: every core, -2: all but one, as joblib counts
             cluster = stack.enter_context(
                 LocalCluster(
                     host="127.0.0.1", n_workers=workers, threads_per_worker=1, processes=True,
@@ -50,7 +81,10 @@ def joblib_backend(backend: str, n_jobs: int = -1, scheduler_address: str = "") 
             client = stack.enter_context(Client(cluster))
         with joblib.parallel_config(backend="dask", wait_for_workers_timeout=60):
             print(f"joblib on dask: {len(client.scheduler_info()['workers'])} workers at {client.scheduler.address}")
-            yield
+            try:
+                yield
+            except TimeoutError as error:
+                raise ParamsError(f"the Dask cluster at {client.scheduler.address} stopped answering ({error}).") from error
 
 
 def backend_from_params(params: dict) -> dict:

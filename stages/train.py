@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from soundmind.bundle import load_bundle, save_bundle
-from soundmind.checks import SKLEARN_KINDS, validate_ensemble_params, validate_model_params
+from soundmind.architectures import SKLEARN_KINDS
+from soundmind.checks import validate_ensemble_params, validate_model_params
 from soundmind.ensemble import ensemble_families, train_ensemble, train_sklearn_bundle
 from soundmind.errors import ParamsError
 from soundmind.evaluation import save_training_curves_png

@@ -232,18 +232,22 @@ def browser():
 
 
 def stored_copies(clip: Path) -> list[Path]:
-    """Files written since ``clip`` that hold its bytes, in the temporary folder or the repository."""
+    """Files written since ``clip`` that hold its bytes, in the temporary folder or the repository
+    (its git and DVC stores aside: the app writes to neither)."""
     content, written = clip.read_bytes(), clip.stat().st_mtime
     copies = []
     for root in (Path(tempfile.gettempdir()), REPO_ROOT):
-        for path in root.rglob("*"):
-            try:
-                status = path.stat()
-                if (path != clip and path.is_file() and status.st_mtime >= written and status.st_size == len(content)
-                        and path.read_bytes() == content):
-                    copies.append(path)
-            except OSError:
-                continue
+        for folder, subfolders, files in os.walk(root):
+            subfolders[:] = [name for name in subfolders if name not in (".git", ".dvc")]
+            for name in files:
+                path = Path(folder) / name
+                try:
+                    status = path.stat()
+                    if (path != clip and status.st_mtime >= written and status.st_size == len(content)
+                            and path.read_bytes() == content):
+                        copies.append(path)
+                except OSError:
+                    continue
     return copies
 
 

@@ -9,7 +9,8 @@ import sys
 import pytest
 import yaml
 
-from soundmind.checks import KERAS_ARCHITECTURES, SKLEARN_KINDS, check_params
+from soundmind.architectures import KERAS_ARCHITECTURES, SKLEARN_KINDS
+from soundmind.checks import check_params
 from soundmind.errors import ParamsError
 from soundmind.params import load_params
 from tests.conftest import REPO_ROOT, copy_project
@@ -25,6 +26,11 @@ def changed(edit) -> dict:
 
 def test_the_project_params_pass():
     check_params(PROJECT_PARAMS)
+
+
+def test_optional_settings_may_be_left_out():
+    params = changed(lambda p: p["train"].update(forest={"architecture": "extra_trees", "feature_set": "rich"}))
+    check_params(params)  # no C: the forest has none; no n_estimators: the default
 
 
 def test_known_architectures_are_the_ones_the_package_builds():
@@ -57,6 +63,17 @@ BAD_PARAMS = [
     ("audit shares", lambda p: p["audit"].update(fractions=[0.7, 0.2, 0.2]), "audit.fractions"),
     ("bad-file policy", lambda p: p["data"].update(on_bad_file="ignore"), "data.on_bad_file"),
     ("no seed", lambda p: p["base"].pop("seed"), "base.seed"),
+    ("folds beyond the actors", lambda p: p["cv"].update(folds=30), "cv.folds"),
+    ("MFCC model in CV", lambda p: p["train"]["svm_rich"].update(feature_set="mfcc40"), "cv.models"),
+    ("CV models not a list", lambda p: p["cv"].update(models=None), "cv.models"),
+    ("audit model not a block", lambda p: p["audit"].update(model="svm"), "audit.model"),
+    ("members not a list", lambda p: p["train"]["ensemble"].update(members="baseline"), "train.ensemble.members"),
+    ("member trees at zero", lambda p: p["train"]["ensemble"]["sklearn_members"]["extra_trees"].update(n_estimators=0),
+     "train.ensemble.sklearn_members.extra_trees.n_estimators"),
+    ("own member shadows a model", lambda p: p["train"]["ensemble"]["sklearn_members"].update(baseline={"kind": "svm", "feature_set": "rich"}),
+     "train.ensemble.sklearn_members.baseline"),
+    ("no actor left to train", lambda p: p["split"].update(test_actors=[], val_actors=[], n_test_actors=12, n_val_actors=12),
+     "split.n_test_actors"),
 ]
 
 

@@ -20,8 +20,12 @@ def test_folds_test_each_actor_once_and_validate_on_the_next_group():
     tested = sorted(actor for fold in folds for actor in fold.test_actors)
     assert tested == list(range(1, 25))
     assert all(set(fold.test_actors).isdisjoint(fold.val_actors) for fold in folds)
-    with pytest.raises(ParamsError, match="cv.folds"):
-        make_folds(list(range(1, 25)), 5)
+    uneven = make_folds(list(range(1, 25)), 5)
+    assert [len(fold.test_actors) for fold in uneven] == [5, 5, 5, 5, 4]
+    assert sorted(actor for fold in uneven for actor in fold.test_actors) == list(range(1, 25))
+    for too_many_or_few in (2, 25):
+        with pytest.raises(ParamsError, match="cv.folds"):
+            make_folds(list(range(1, 25)), too_many_or_few)
 
 
 def test_speaker_normalisation_uses_each_actors_own_statistics():

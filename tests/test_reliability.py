@@ -110,9 +110,9 @@ def test_a_download_killed_half_way_resumes_to_the_same_data(tiny_project, tmp_p
 @pytest.mark.parametrize(
     "stage, outputs, kill_point",
     [
-        # tqdm has counted at least one clip: the workers are half way through the corpus.
-        ("extract-features", ("features/rich.parquet", "features/mfcc40.parquet"), r"features:.*\| *[1-9]\d*/\d+"),
-        ("train-baseline", ("models/baseline", "reports/training/baseline.json"), r"Epoch 3/"),
+        # The progress bar is up: the worker processes are extracting, the tables not yet written.
+        ("extract-features", ("features/rich.parquet", "features/mfcc40.parquet"), r"features: "),
+        ("train-baseline", ("models/baseline", "reports/training/baseline.json"), r"Epoch 2/"),
     ],
 )
 def test_a_stage_killed_mid_way_reruns_to_identical_outputs(tiny_project, tmp_path, stage, outputs, kill_point):

@@ -146,3 +146,30 @@ def test_shift_in_time_keeps_length_and_fills_with_silence():
 def test_augment_settings_refuse_unknown_kinds():
     with pytest.raises(ValueError, match="augment.kinds"):
         AugmentSettings(1, ("reverb",), (40.0, 50.0), (0.8, 1.2), (-3.0, 3.0), 0.3)
+
+
+def test_a_killed_runs_staging_folder_is_removed_but_a_siblings_is_kept(tmp_path):
+    from soundmind.files import staging_folder
+
+    final = tmp_path / "baseline"
+    leftover = tmp_path / ".baseline-k1ll3d0a.tmp"
+    (leftover / "model.keras").parent.mkdir(parents=True)
+    (leftover / "model.keras").write_bytes(b"half written")
+    sibling = tmp_path / ".baseline-rbf-abcd1234.tmp"
+    sibling.mkdir()
+    staging = staging_folder(final)
+    assert staging.is_dir() and staging.parent == tmp_path
+    assert not leftover.exists() and sibling.exists()
+
+
+def test_tables_are_written_whole_or_not_at_all(tmp_path):
+    from soundmind.files import write_table
+
+    table = pd.DataFrame({"clip_id": ["a", "b"], "value": [1.0, 2.0]})
+    write_table(table, tmp_path / "features" / "rich.parquet")
+    write_table(table, tmp_path / "splits.csv")
+    assert pd.read_parquet(tmp_path / "features" / "rich.parquet").equals(table)
+    assert pd.read_csv(tmp_path / "splits.csv").equals(table)
+    assert not list(tmp_path.rglob("*.tmp"))
+    with pytest.raises(ValueError, match="parquet or .csv"):
+        write_table(table, tmp_path / "table.xlsx")
