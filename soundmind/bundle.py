@@ -1,7 +1,8 @@
 """Model bundles on disk: everything inference needs, written byte-for-byte reproducibly.
 
 Three kinds share one interface (``labels``, ``feature_set``, ``sample_rate``, ``probabilities``):
-a Keras model with its scaler, a scikit-learn pipeline, and a soft-voting ensemble of bundles.
+Keras models (one per training seed, averaged) with their scaler, a scikit-learn pipeline, and a
+soft-voting ensemble of bundles.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from soundmind.features import feature_family, select_feature_set
 from soundmind.files import staging_folder, write_json
 
-MODEL_FILE = "model.keras"
+MODEL_FILE = "model.keras"  # the name Keras saves under; a bundle holds one model_seed<seed>.keras per seed
 SCALER_FILE = "scaler.joblib"
 PIPELINE_FILE = "pipeline.joblib"
 LABELS_FILE = "labels.json"
@@ -60,20 +61,40 @@ class _BundleBase:
         return select_feature_set(np.atleast_2d(features[family]), self.feature_set)
 
 
+def seed_model_file(seed: int) -> str:
+    return f"model_seed{seed}.keras"
+
+
 @dataclass
 class Bundle(_BundleBase):
-    """A Keras model and the scaler fitted on its training features."""
+    """Keras models of one architecture trained with different seeds, ``{seed: model}``, and the
+    scaler fitted on their (shared) training features. The bundle's answer is the mean of the
+    models' probabilities."""
 
-    model: keras.Model
+    models: dict[int, keras.Model]
     scaler: StandardScaler
     labels: list[str]
     metadata: dict[str, Any]
 
-    def probabilities(self, features: dict[str, np.ndarray]) -> np.ndarray:
-        """Class probabilities for a batch, given each needed family's matrix (``{"rich": (n, 392)}``)."""
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ValueError("a Keras bundle needs at least one model")
+
+    def seed_probabilities(self, features: dict[str, np.ndarray]) -> dict[int, np.ndarray]:
+        """Each seed's model alone: class probabilities for a batch, given each needed family's matrix
+        (``{"rich": (n, 392)}``)."""
         scaled = self.scaler.transform(self._select(features)).astype(np.float32)
         # predict_on_batch: model.predict builds a data pipeline per call, ~40x slower for one clip.
-        return np.asarray(self.model.predict_on_batch(scaled), dtype=np.float64)
+        return {
+            seed: np.asarray(model.predict_on_batch(scaled), dtype=np.float64) for seed, model in self.models.items()
+        }
+
+    def combine(self, seed_probabilities: dict[int, np.ndarray]) -> np.ndarray:
+        """The bundle's answer from its seeds' answers: their mean."""
+        return np.mean(list(seed_probabilities.values()), axis=0)
+
+    def probabilities(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        return self.combine(self.seed_probabilities(features))
 
 
 @dataclass
@@ -103,8 +124,11 @@ class EnsembleBundle(_BundleBase):
     def member_probabilities(self, features: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {name: member.probabilities(features) for name, member in self.members.items()}
 
+    def combine(self, member_probabilities: dict[str, np.ndarray]) -> np.ndarray:
+        return weighted_vote(member_probabilities, self.weights)
+
     def probabilities(self, features: dict[str, np.ndarray]) -> np.ndarray:
-        return weighted_vote(self.member_probabilities(features), self.weights)
+        return self.combine(self.member_probabilities(features))
 
 
 AnyBundle = Union[Bundle, SklearnBundle, EnsembleBundle]
@@ -169,7 +193,8 @@ def _write_into(directory: Path, write_contents: Callable[[Path], None]) -> None
 
 def _write_bundle_files(bundle: AnyBundle, folder: Path) -> None:
     if isinstance(bundle, Bundle):
-        save_keras_deterministically(bundle.model, folder / MODEL_FILE)
+        for seed, model in bundle.models.items():
+            save_keras_deterministically(model, folder / seed_model_file(seed))
         joblib.dump(bundle.scaler, folder / SCALER_FILE)
         kind = "keras"
     elif isinstance(bundle, SklearnBundle):
@@ -184,6 +209,8 @@ def _write_bundle_files(bundle: AnyBundle, folder: Path) -> None:
     metadata = {**bundle.metadata, "kind": kind}
     if isinstance(bundle, EnsembleBundle):
         metadata["weights"] = bundle.weights
+    if isinstance(bundle, Bundle):
+        metadata["seeds"] = list(bundle.models)
     write_json(folder / METADATA_FILE, metadata)
 
 
@@ -203,11 +230,14 @@ def load_bundle(directory: Path | str) -> AnyBundle:
     if kind == "ensemble":
         members = {name: load_bundle(directory / MEMBERS_DIR / name) for name in metadata["weights"]}
         return EnsembleBundle(members, metadata["weights"], labels, metadata)
-    missing = [name for name in (MODEL_FILE, SCALER_FILE) if not (directory / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{directory}: not a model bundle (missing {', '.join(missing)}).")
+    model_files = {int(seed): seed_model_file(int(seed)) for seed in metadata.get("seeds", [])}
+    missing = [name for name in (*model_files.values(), SCALER_FILE) if not (directory / name).is_file()]
+    if missing or not model_files:
+        raise FileNotFoundError(
+            f"{directory}: not a model bundle (missing {', '.join(missing) or 'the list of seeds in ' + METADATA_FILE})."
+        )
     return Bundle(
-        model=keras.saving.load_model(directory / MODEL_FILE, compile=False),
+        models={seed: keras.saving.load_model(directory / name, compile=False) for seed, name in model_files.items()},
         scaler=joblib.load(directory / SCALER_FILE),
         labels=labels,
         metadata=metadata,

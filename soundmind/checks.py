@@ -14,7 +14,7 @@ from soundmind.errors import ParamsError
 from soundmind.params import require, require_choice, require_positive_int
 
 TRAINING_KEYS = (
-    "learning_rate", "batch_size", "epochs", "early_stopping_patience", "min_epochs",
+    "seeds", "learning_rate", "batch_size", "epochs", "early_stopping_patience", "min_epochs",
     "reduce_lr_factor", "reduce_lr_patience", "min_learning_rate",
 )
 CV_PROTOCOLS = ("plain", "speaker_normalised")
@@ -62,7 +62,7 @@ def validate_model_params(name: str, params: dict[str, Any]) -> None:
             f"params.yaml: '{prefix}.architecture' is {params['architecture']!r}; known: {', '.join(KERAS_ARCHITECTURES)}."
         )
     _known_feature_set(prefix, params["feature_set"])
-    for key in ("batch_size", "epochs", "early_stopping_patience", "reduce_lr_patience"):
+    for key in ("seeds", "batch_size", "epochs", "early_stopping_patience", "reduce_lr_patience"):
         if not _is_int(params[key]) or params[key] <= 0:
             raise ParamsError(f"params.yaml: '{prefix}.{key}' must be a positive integer, got {params[key]!r}.")
     if not _is_int(params["min_epochs"]) or params["min_epochs"] < 0:

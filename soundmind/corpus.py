@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Iterator
 
 from soundmind.download import download_file, extract_zip
-from soundmind.errors import CorpusError
+from soundmind.errors import CorpusError, DownloadError
 from soundmind.files import staging_folder
 from soundmind.ingest import UPSTREAM_ZIP_NAME, find_local_source
 
 
-def locate_source(configured_source: str, external_dir: Path, url: str, md5: str, size_bytes: int | None) -> Path:
-    """Return a zip or folder holding the corpus, downloading the upstream zip only as a last resort."""
+def locate_source(
+    configured_source: str, external_dir: Path, url: str, md5: str, size_bytes: int | None, **download_options
+) -> Path:
+    """Return a zip or folder holding the corpus, downloading the upstream zip only as a last resort
+    (``download_options``: retries and timing of ``download_file``)."""
     if configured_source:
         source = Path(configured_source).expanduser()
         if not source.exists():
@@ -23,7 +26,16 @@ def locate_source(configured_source: str, external_dir: Path, url: str, md5: str
     local = find_local_source(external_dir)
     if local is not None:
         return local
-    return download_file(url, external_dir / UPSTREAM_ZIP_NAME, expected_md5=md5, expected_size=size_bytes)
+    try:
+        return download_file(url, external_dir / UPSTREAM_ZIP_NAME, expected_md5=md5, expected_size=size_bytes,
+                             **download_options)
+    except DownloadError as error:
+        # A newcomer often has the corpus already unpacked (or converted): say that a folder works too.
+        raise DownloadError(
+            f"{str(error).rstrip('.')}, or link an extracted copy (the folders Actor_01 to Actor_24 of .wav or .flac files) "
+            f"into {external_dir}/, for example `ln -s /path/to/ravdess {external_dir}/ravdess`, "
+            "or name it in params.yaml's data.source."
+        ) from error
 
 
 @contextmanager

@@ -52,6 +52,49 @@ def classification_metrics(actual: Sequence[str], predicted: Sequence[str], labe
     }
 
 
+def _labels_of(probabilities: np.ndarray, labels: Sequence[str]) -> list[str]:
+    return [labels[index] for index in probabilities.argmax(axis=1)]
+
+
+def evaluate_bundle(bundle: Any, features: dict[str, np.ndarray], actual: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """A bundle's test metrics and predicted labels, plus, for a seed-averaged Keras bundle, each seed's
+    accuracy and macro-F1 with their mean and sample standard deviation (``seeds``), and for an
+    ensemble each voting member's weight and figures (``members``)."""
+    labels = bundle.labels
+    # Duck-typed so that the scikit-learn-only stages that use this module never import Keras.
+    if hasattr(bundle, "member_probabilities"):
+        parts = bundle.member_probabilities(features)
+        probabilities = bundle.combine(parts)
+    elif hasattr(bundle, "seed_probabilities"):
+        parts = bundle.seed_probabilities(features)
+        probabilities = bundle.combine(parts)
+    else:
+        parts, probabilities = {}, bundle.probabilities(features)
+    predicted = _labels_of(probabilities, labels)
+    metrics = classification_metrics(actual, predicted, labels)
+    part_metrics = {}
+    for part, values in parts.items():
+        figures = classification_metrics(actual, _labels_of(values, labels), labels)
+        part_metrics[str(part)] = {"accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"]}
+    if hasattr(bundle, "member_probabilities"):
+        metrics["members"] = {name: {"weight": bundle.weights[name], **part_metrics[name]} for name in parts}
+    elif hasattr(bundle, "seed_probabilities"):
+        metrics["seeds"] = {
+            "count": len(parts),
+            "accuracy": spread_of([figures["accuracy"] for figures in part_metrics.values()]),
+            "macro_f1": spread_of([figures["macro_f1"] for figures in part_metrics.values()]),
+            "per_seed": part_metrics,
+        }
+    return metrics, predicted
+
+
+def spread_of(values: Sequence[float]) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for a single value), rounded for reports."""
+    array = np.asarray(values, dtype=np.float64)
+    deviation = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return {"mean": round(float(array.mean()), 4), "std": round(deviation, 4)}
+
+
 def predictions_table(clip_ids: Sequence[str], actual: Sequence[str], predicted: Sequence[str]) -> pd.DataFrame:
     """One row per test clip, the shape DVC's confusion template reads."""
     return pd.DataFrame({"clip_id": clip_ids, "actual": actual, "predicted": predicted})
@@ -91,16 +134,19 @@ def save_per_class_png(metrics: dict[str, Any], labels: Sequence[str], path: Pat
     save_png(figure, path)
 
 
-def save_training_curves_png(history: dict[str, list[float]], path: Path, title: str) -> None:
-    """Loss and accuracy per epoch, train against val, from a Keras ``History.history``."""
+def save_training_curves_png(histories: dict[int, dict[str, list[float]]], path: Path, title: str) -> None:
+    """Loss and accuracy per epoch, train against val, one pair of lines per seed (Keras ``History.history``)."""
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = np.arange(1, len(history["loss"]) + 1)
+    for index, (seed, history) in enumerate(histories.items()):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        color = f"C{index % 10}"
+        for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+            axes.plot(epochs, history[key], color=color, alpha=0.5, label=f"train {key}, seed {seed}")
+            axes.plot(epochs, history[f"val_{key}"], color=color, label=f"val {key}, seed {seed}")
     for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
-        axes.plot(epochs, history[key], label=f"train {key}")
-        axes.plot(epochs, history[f"val_{key}"], label=f"val {key}")
         axes.set_xlabel("epoch")
-        axes.set_title(key)
-        axes.legend()
+        axes.set_title(f"{key} (faint: train, solid: val actors)")
+        axes.legend(fontsize=7)
     figure.suptitle(title)
     figure.tight_layout()
     save_png(figure, path)

@@ -61,3 +61,66 @@ def metric_differences(before: dict[str, Any], after: dict[str, Any]) -> dict[st
         for key in sorted(set(before) | set(after))
         if before.get(key) != after.get(key)
     }
+
+
+# The figures a reader quotes; everything else (per-class values, confusion counts, epochs, weights)
+# follows from them and is only counted when it differs.
+HEADLINE_SUFFIXES = ("accuracy", "macro_f1", "accuracy_mean", "macro_f1_mean", "accuracy.mean", "macro_f1.mean")
+# A clip or two of 240 test clips; the scikit-learn models and the folds see the same features up to
+# the last float32 bit on another CPU.
+DEFAULT_TOLERANCE = 0.01
+# A seed-averaged Keras model retrained on another CPU is a new draw: allow twice its seed spread.
+KERAS_TOLERANCE_FLOOR = 0.02
+
+
+def is_headline(key: str) -> bool:
+    """``reports/metrics.json:optimized.accuracy`` yes; ``...per_class.sad.recall`` or ``...best_epoch`` no."""
+    leaf = key.split(":", 1)[-1]
+    return leaf.endswith(HEADLINE_SUFFIXES) and ".per_class." not in leaf and ".per_seed." not in leaf
+
+
+def seed_spreads(metrics: dict[str, Any]) -> dict[str, float]:
+    """``{model: sample std of its seeds' test accuracy}`` from flattened metrics of reports/metrics.json."""
+    prefix, suffix = "reports/metrics.json:", ".seeds.accuracy.std"
+    return {
+        key[len(prefix):-len(suffix)]: float(value)
+        for key, value in metrics.items()
+        if key.startswith(prefix) and key.endswith(suffix)
+    }
+
+
+def metric_tolerance(key: str, spreads: dict[str, float]) -> float:
+    """How far a headline figure may move when the pipeline is rebuilt on another machine.
+
+    A Keras model (one with a seed spread) may move by twice the spread of its seeds, an ensemble by
+    twice the largest spread of the Keras models it may hold, each at least ``KERAS_TOLERANCE_FLOOR``;
+    everything else by ``DEFAULT_TOLERANCE``.
+    """
+    file, _, leaf = key.partition(":")
+    model = leaf.split(".", 1)[0] if file == "reports/metrics.json" else Path(file).stem
+    if model in spreads:
+        return max(KERAS_TOLERANCE_FLOOR, 2 * spreads[model])
+    if model == "ensemble" and spreads:
+        return max(KERAS_TOLERANCE_FLOOR, 2 * max(spreads.values()))
+    return DEFAULT_TOLERANCE
+
+
+def compare_with_tolerance(committed: dict[str, Any], rebuilt: dict[str, Any]) -> dict[str, Any]:
+    """Each headline figure's difference against its tolerance, and a count of the other values that moved."""
+    spreads = seed_spreads(committed)
+    headline = []
+    for key in sorted(key for key in committed if is_headline(key) and isinstance(committed[key], (int, float))):
+        after = rebuilt.get(key)
+        difference = None if not isinstance(after, (int, float)) else round(float(after) - float(committed[key]), 6)
+        tolerance = metric_tolerance(key, spreads)
+        headline.append({
+            "metric": key, "committed": committed[key], "rebuilt": after, "difference": difference,
+            "tolerance": round(tolerance, 4), "within": difference is not None and abs(difference) <= tolerance + 1e-9,
+        })
+    others = [key for key in metric_differences(committed, rebuilt) if not is_headline(key)]
+    return {
+        "headline": headline,
+        "headline_outside_tolerance": [row["metric"] for row in headline if not row["within"]],
+        "other_values_different": len(others),
+        "other_values_compared": len([key for key in set(committed) | set(rebuilt) if not is_headline(key)]),
+    }

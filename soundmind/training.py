@@ -18,6 +18,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from soundmind.bundle import Bundle
 from soundmind.checks import validate_model_params
 from soundmind.errors import ParamsError
+from soundmind.evaluation import spread_of
 from soundmind.features import FeatureSettings, load_feature_matrix
 from soundmind.models import build_model
 from soundmind.ravdess import EMOTIONS
@@ -26,8 +27,15 @@ from soundmind.ravdess import EMOTIONS
 @dataclass
 class TrainingResult:
     bundle: Bundle
-    history: dict[str, list[float]]
+    histories: dict[int, dict[str, list[float]]]  # per seed, Keras' History.history
     summary: dict[str, Any]
+
+
+def training_seeds(base_seed: int, count: int) -> list[int]:
+    """The seeds of ``train.<name>.seeds`` models: base.seed, base.seed + 1, ..."""
+    if count <= 0:
+        raise ValueError(f"the number of seeds must be positive, got {count}")
+    return [base_seed + offset for offset in range(count)]
 
 
 def split_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,24 +83,12 @@ def training_callbacks(params: dict[str, Any], live_dir: Path) -> list[keras.cal
     ]
 
 
-def train_model(
-    name: str,
-    params: dict[str, Any],
-    features: pd.DataFrame,
-    seed: int,
-    feature_settings: FeatureSettings,
+def fit_one_seed(
+    params: dict[str, Any], seed: int, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
     live_dir: Path,
-) -> TrainingResult:
-    """Fit ``train.<name>`` on the train split (originals + augmented), stopping on the val split."""
-    validate_model_params(name, params)
+) -> tuple[keras.Model, dict[str, list[float]], dict[str, Any]]:
+    """One model from scratch with ``seed``: the restored best weights, its history and its val summary."""
     make_deterministic(seed)
-    feature_set = params["feature_set"]
-    train_rows, val_rows = split_rows(features)
-    scaler = StandardScaler().fit(load_feature_matrix(train_rows, feature_set))
-    train_x = scaler.transform(load_feature_matrix(train_rows, feature_set)).astype(np.float32)
-    val_x = scaler.transform(load_feature_matrix(val_rows, feature_set)).astype(np.float32)
-    train_y, val_y = encode_labels(train_rows["emotion"]), encode_labels(val_rows["emotion"])
-
     model = build_model(params["architecture"], train_x.shape[1], len(EMOTIONS), params)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=params["learning_rate"]),
@@ -118,6 +114,41 @@ def train_model(
         best_epoch, best_val_accuracy = len(val_accuracy), val_accuracy[-1]
     else:
         best_epoch, best_val_accuracy = early_stopping.best_epoch + 1, early_stopping.best
+    summary = {"val_accuracy": round(float(best_val_accuracy), 6), "best_epoch": best_epoch, "epochs_run": len(val_accuracy)}
+    return model, history.history, summary
+
+
+def train_model(
+    name: str,
+    params: dict[str, Any],
+    features: pd.DataFrame,
+    base_seed: int,
+    feature_settings: FeatureSettings,
+    live_dir: Path,
+) -> TrainingResult:
+    """Fit ``train.<name>`` once per seed on the train split (originals + augmented), each stopping on
+    the val split; the bundle averages the seeds' probabilities."""
+    validate_model_params(name, params)
+    feature_set = params["feature_set"]
+    train_rows, val_rows = split_rows(features)
+    scaler = StandardScaler().fit(load_feature_matrix(train_rows, feature_set))
+    train_x = scaler.transform(load_feature_matrix(train_rows, feature_set)).astype(np.float32)
+    val_x = scaler.transform(load_feature_matrix(val_rows, feature_set)).astype(np.float32)
+    train_y, val_y = encode_labels(train_rows["emotion"]), encode_labels(val_rows["emotion"])
+
+    models, histories, per_seed = {}, {}, {}
+    for seed in training_seeds(base_seed, params["seeds"]):
+        models[seed], histories[seed], per_seed[seed] = fit_one_seed(
+            params, seed, train_x, train_y, val_x, val_y, live_dir / f"seed{seed}"
+        )
+    averaged_val = np.mean([model.predict_on_batch(val_x) for model in models.values()], axis=0)
+    summary = {
+        # The bundle's own figure: the seeds' probabilities averaged, as the predictor uses them.
+        "val_accuracy": round(float((averaged_val.argmax(axis=1) == val_y).mean()), 6),
+        "seed_val_accuracy": spread_of([result["val_accuracy"] for result in per_seed.values()]),
+        "per_seed": {str(seed): result for seed, result in per_seed.items()},
+        "parameters": int(next(iter(models.values())).count_params()),
+    }
     metadata = {
         "name": name,
         "architecture": params["architecture"],
@@ -126,19 +157,10 @@ def train_model(
         "sample_rate": feature_settings.sample_rate,
         "feature_settings": asdict(feature_settings),
         "params": params,
-        "seed": seed,
-        "val_accuracy": round(float(best_val_accuracy), 6),
-        "best_epoch": best_epoch,
-        "epochs_run": len(val_accuracy),
+        **summary,
         "n_train_clips": int(len(train_rows)),
         "n_val_clips": int(len(val_rows)),
-        "parameters": int(model.count_params()),
     }
-    summary = {
-        "val_accuracy": metadata["val_accuracy"],
-        "best_epoch": best_epoch,
-        "epochs_run": metadata["epochs_run"],
-        "parameters": metadata["parameters"],
-    }
-    bundle = Bundle(model=model, scaler=scaler, labels=list(EMOTIONS), metadata=metadata)
-    return TrainingResult(bundle=bundle, history=history.history, summary=summary)
+    bundle = Bundle(models=models, scaler=scaler, labels=list(EMOTIONS), metadata=metadata)
+    return TrainingResult(bundle=bundle, histories=histories, summary=summary)
+

@@ -45,7 +45,7 @@ def main() -> None:
         features = pd.read_parquet(f"features/{model_params['feature_set']}.parquet")
         result = train_model(name, model_params, features, seed, settings, Path(f"reports/training/{name}"))
         bundle, summary = result.bundle, result.summary
-        save_training_curves_png(result.history, Path(f"reports/plots/training/{name}.png"), f"{name}: training curves")
+        save_training_curves_png(result.histories, Path(f"reports/plots/training/{name}.png"), f"{name}: training curves")
     save_bundle(bundle, Path("models") / name)
     write_json(Path(f"reports/training/{name}.json"), summary)
     print(f"{name}: {summary}")

@@ -27,10 +27,11 @@ def tiny_params(params: dict) -> dict:
     params["features"].update(n_jobs=2)
     for model in params["train"].values():
         if model["architecture"] == "baseline":
-            model.update(epochs=40, early_stopping_patience=15, min_epochs=5, batch_size=16)
+            # Two seeds: the bundle averages them and evaluate reports both.
+            model.update(seeds=2, epochs=40, early_stopping_patience=15, min_epochs=5, batch_size=16)
         elif model["architecture"] in ("enhanced", "optimized"):
             # The deep models only have to run end to end here; their structure is tested in test_models.
-            model.update(epochs=6, early_stopping_patience=3, min_epochs=2, batch_size=16)
+            model.update(seeds=1, epochs=6, early_stopping_patience=3, min_epochs=2, batch_size=16)
     params["train"]["ensemble"]["sklearn_members"]["extra_trees"]["n_estimators"] = 50
     params["cv"]["folds"] = 3  # two actors per fold
     return params

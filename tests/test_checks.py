@@ -44,6 +44,8 @@ def test_known_architectures_are_the_ones_the_package_builds():
 
 BAD_PARAMS = [
     ("unknown architecture", lambda p: p["train"]["baseline"].update(architecture="transformer"), "train.baseline.architecture"),
+    ("zero seeds", lambda p: p["train"]["baseline"].update(seeds=0), "train.baseline.seeds"),
+    ("seeds a list", lambda p: p["train"]["enhanced"].update(seeds=[1, 2]), "train.enhanced.seeds"),
     ("zero epochs", lambda p: p["train"]["optimized"].update(epochs=0), "train.optimized.epochs"),
     ("negative epochs", lambda p: p["train"]["enhanced"].update(epochs=-5), "train.enhanced.epochs"),
     ("fractional batch", lambda p: p["train"]["baseline"].update(batch_size=1.5), "train.baseline.batch_size"),

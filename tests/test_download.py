@@ -205,6 +205,18 @@ def test_offline_failure_says_where_to_put_the_zip(tmp_path: Path) -> None:
     assert not destination.exists() and not _part(destination).exists()
 
 
+def test_offline_with_no_local_copy_the_corpus_step_says_a_folder_works_too(tmp_path: Path) -> None:
+    from soundmind.corpus import locate_source
+
+    external = tmp_path / "data" / "external"
+    with pytest.raises(DownloadError) as caught:
+        locate_source("", external, _closed_port_url(), PAYLOAD_MD5, len(PAYLOAD), retries=1, **FAST)
+    message = str(caught.value)
+    assert str(external / "Audio_Speech_Actors_01-24.zip") in message  # the zip ...
+    assert f"ln -s /path/to/ravdess {external}/ravdess" in message and "data.source" in message  # ... or a folder
+    assert message.endswith(".") and ". " not in message, "the message should be one sentence"
+
+
 def test_extract_zip_produces_files_and_replaces_old_folder(tmp_path: Path) -> None:
     archive = tmp_path / "corpus.zip"
     archive.write_bytes(PAYLOAD)

@@ -7,6 +7,7 @@ import json
 import re
 import zipfile
 
+import keras
 import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
@@ -19,7 +20,7 @@ from soundmind.ravdess import EMOTIONS
 from soundmind.training import balanced_class_weights
 
 BASELINE_PARAMS = {
-    "architecture": "baseline", "feature_set": "mfcc40", "hidden_units": [16, 8], "dropout": 0.1,
+    "architecture": "baseline", "feature_set": "mfcc40", "seeds": 1, "hidden_units": [16, 8], "dropout": 0.1,
     "learning_rate": 0.001, "batch_size": 8, "epochs": 3, "early_stopping_patience": 2, "min_epochs": 1,
     "reduce_lr_factor": 0.5, "reduce_lr_patience": 1, "min_learning_rate": 1e-6,
 }
@@ -44,11 +45,52 @@ def test_baseline_refuses_bad_arguments(arguments):
         build_baseline(**arguments)
 
 
-def make_bundle() -> Bundle:
+def make_bundle(seeds=(42,)) -> Bundle:
     rng = np.random.default_rng(0)
-    model = build_baseline(40, 8, hidden_units=[16, 8], dropout=0.1)
+    models = {}
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        models[seed] = build_baseline(40, 8, hidden_units=[16, 8], dropout=0.1)
     scaler = StandardScaler().fit(rng.normal(size=(20, 40)))
-    return Bundle(model, scaler, list(EMOTIONS), {"feature_set": "mfcc40", "sample_rate": 16000, "name": "test"})
+    return Bundle(models, scaler, list(EMOTIONS), {"feature_set": "mfcc40", "sample_rate": 16000, "name": "test"})
+
+
+def test_a_bundle_of_several_seeds_answers_with_their_mean_and_keeps_every_seed(tmp_path):
+    bundle = make_bundle(seeds=(7, 8, 9))
+    features = {"rich": np.random.default_rng(2).normal(size=(6, 392)).astype(np.float32)}
+    per_seed = bundle.seed_probabilities(features)
+    assert list(per_seed) == [7, 8, 9]
+    assert not np.allclose(per_seed[7], per_seed[8])  # different seeds, different models
+    np.testing.assert_allclose(bundle.probabilities(features), (per_seed[7] + per_seed[8] + per_seed[9]) / 3)
+
+    save_bundle(bundle, tmp_path / "bundle")
+    assert {path.name for path in (tmp_path / "bundle").glob("*.keras")} == {
+        "model_seed7.keras", "model_seed8.keras", "model_seed9.keras"
+    }
+    loaded = load_bundle(tmp_path / "bundle")
+    assert list(loaded.models) == [7, 8, 9]
+    np.testing.assert_allclose(loaded.probabilities(features), bundle.probabilities(features), rtol=1e-6)
+
+    (tmp_path / "bundle" / "model_seed8.keras").unlink()
+    with pytest.raises(FileNotFoundError, match="model_seed8.keras"):
+        load_bundle(tmp_path / "bundle")
+
+
+def test_evaluating_a_seed_averaged_bundle_reports_each_seed_and_their_spread():
+    from soundmind.evaluation import evaluate_bundle
+
+    bundle = make_bundle(seeds=(1, 2, 3))
+    features = {"rich": np.random.default_rng(3).normal(size=(40, 392)).astype(np.float32)}
+    actual = [EMOTIONS[index % 8] for index in range(40)]
+    metrics, predicted = evaluate_bundle(bundle, features, actual)
+    assert predicted == [EMOTIONS[index] for index in bundle.probabilities(features).argmax(axis=1)]
+    seeds = metrics["seeds"]
+    alone = [np.mean([EMOTIONS[index] == truth for index, truth in zip(values.argmax(axis=1), actual)])
+             for values in bundle.seed_probabilities(features).values()]
+    assert seeds["count"] == 3 and set(seeds["per_seed"]) == {"1", "2", "3"}
+    assert [seeds["per_seed"][seed]["accuracy"] for seed in ("1", "2", "3")] == pytest.approx(alone, abs=1e-4)
+    assert seeds["accuracy"]["mean"] == pytest.approx(np.mean(alone), abs=1e-4)
+    assert seeds["accuracy"]["std"] == pytest.approx(np.std(alone, ddof=1), abs=1e-4)
 
 
 def digest_folder(folder) -> dict[str, str]:

@@ -75,9 +75,10 @@ def test_feature_tables_hold_every_clip_with_finite_values(tiny_project):
 
 def test_baseline_bundle_and_metrics(tiny_project):
     bundle_dir = tiny_project / "models/baseline"
-    for name in ("model.keras", "scaler.joblib", "labels.json", "bundle.json"):
+    for name in ("model_seed42.keras", "model_seed43.keras", "scaler.joblib", "labels.json", "bundle.json"):
         assert (bundle_dir / name).is_file()
     metadata = json.loads((bundle_dir / "bundle.json").read_text())
+    assert metadata["seeds"] == [42, 43]
     assert (metadata["feature_set"], metadata["sample_rate"], metadata["n_features"]) == ("mfcc40", 16000, 40)
     assert json.loads((bundle_dir / "labels.json").read_text()) == list(EMOTIONS)
 
@@ -88,8 +89,16 @@ def test_baseline_bundle_and_metrics(tiny_project):
     assert set(metrics["per_class"]) == set(EMOTIONS)
     assert sum(sum(row.values()) for row in metrics["confusion_matrix"].values()) == metrics["n_test_clips"] == 32
     assert (tiny_project / "reports/plots/evaluation/confusion_baseline.png").stat().st_size > 0
-    curve = pd.read_csv(tiny_project / "reports/training/baseline/plots/metrics/eval/accuracy.tsv", sep="\t")
-    assert len(curve) == json.loads((tiny_project / "reports/training/baseline.json").read_text())["epochs_run"]
+    # Two seeds: the bundle's figure is their average; each seed's own figure and the spread are reported.
+    seeds = metrics["seeds"]
+    assert seeds["count"] == 2 and set(seeds["per_seed"]) == {"42", "43"}
+    alone = [seeds["per_seed"][seed]["accuracy"] for seed in ("42", "43")]
+    assert seeds["accuracy"]["mean"] == pytest.approx(np.mean(alone), abs=1e-4)
+    assert seeds["accuracy"]["std"] == pytest.approx(np.std(alone, ddof=1), abs=1e-4)
+    summary = json.loads((tiny_project / "reports/training/baseline.json").read_text())
+    for seed in ("42", "43"):
+        curve = pd.read_csv(tiny_project / f"reports/training/baseline/seed{seed}/plots/metrics/eval/accuracy.tsv", sep="\t")
+        assert len(curve) == summary["per_seed"][seed]["epochs_run"]
 
 
 TRAINED = {"baseline", "enhanced", "optimized", "svm_rich", "logistic_egemaps", "logistic_compare"}
@@ -108,7 +117,7 @@ def test_every_model_is_trained_and_evaluated_and_the_ensemble_keeps_the_members
     assert bundled == set(members)
     for name in ("baseline", "enhanced", "optimized"):
         summary = json.loads((tiny_project / f"reports/training/{name}.json").read_text())
-        assert summary["epochs_run"] >= 1 and summary["parameters"] > 0
+        assert all(seed["epochs_run"] >= 1 for seed in summary["per_seed"].values()) and summary["parameters"] > 0
         assert (tiny_project / f"reports/plots/training/{name}.png").stat().st_size > 0
 
 
@@ -118,7 +127,7 @@ def test_dvc_sees_metrics_and_plots(tiny_project):
     plots = json.loads(run_dvc(tiny_project, "plots", "show", "--json").stdout)["data"]
     confusion_rows = plots["Confusion on test actors (baseline)"][0]["content"]["data"]["values"]
     assert len(confusion_rows) == 32 and {"actual", "predicted"} <= set(confusion_rows[0])
-    curve_rows = plots["Accuracy per epoch (train/ and eval/ = val actors)"][0]["content"]["data"]["values"]
+    curve_rows = plots["Accuracy per epoch, every seed (train/ and eval/ = val actors)"][0]["content"]["data"]["values"]
     assert len(curve_rows) > 0
     assert "reports/plots/evaluation/confusion_baseline.png" in plots
 
