@@ -1,6 +1,6 @@
-"""Streamlit face over soundmind.predict: upload a clip or pick a test-actor clip, see the emotion.
+"""Streamlit face over soundmind.serving.predict: upload a clip or pick a test-actor clip, see the emotion.
 
-Run with ``streamlit run app/main.py``. All audio and model work happens in soundmind.predict;
+Run with ``streamlit run app/main.py``. All audio and model work happens in soundmind.serving.predict;
 this file only chooses what to score and draws the answer.
 
 Environment variables (for tests and other checkouts):
@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from soundmind.predict import AUDIO_SUFFIXES, EmotionPredictor, PredictionError, available_bundles
+from soundmind.audio import AUDIO_SUFFIXES
+from soundmind.models.bundle import METADATA_FILE
+from soundmind.serving.predict import EmotionPredictor, PredictionError, available_bundles
 
 UPLOAD_CHOICE = "Upload a clip"
 TEST_CLIP_CHOICE = "A test-actor clip"
@@ -71,7 +73,7 @@ def choose_model(names: list[str]) -> EmotionPredictor | None:
     name = st.sidebar.selectbox("Trained models", names, key="model", help="Bundles found in " + str(models_dir()))
     bundle_path = models_dir() / name
     try:
-        predictor = load_predictor(str(bundle_path), (bundle_path / "bundle.json").stat().st_mtime)
+        predictor = load_predictor(str(bundle_path), (bundle_path / METADATA_FILE).stat().st_mtime)
     except (PredictionError, OSError) as error:
         st.sidebar.error(str(error))
         return None

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.results import record  # noqa: E402
 from soundmind.audio import load_audio  # noqa: E402
-from soundmind.features import RICH_BLOCKS, FeatureSettings, rich_feature_vector  # noqa: E402
+from soundmind.features.spectral import RICH_BLOCKS, FeatureSettings, rich_feature_vector  # noqa: E402
 
 
 TARGET_SPEEDUP = 5.0

@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # for tests.tiny_corpus when run as a script
 
 from benchmarks.results import record
-from soundmind.predict import EmotionPredictor, PredictionError, available_bundles, split_into_windows
+from soundmind.serving.predict import EmotionPredictor, PredictionError, available_bundles, split_into_windows
 from tests.tiny_corpus import synthetic_clip
 
 CLIP_SECONDS = 3.0

@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from soundmind.files import write_json  # noqa: E402
-from soundmind.lockfile import (  # noqa: E402
+from soundmind.evaluation.lockfile import (  # noqa: E402
     compare_outputs,
     compare_with_tolerance,
     flatten,

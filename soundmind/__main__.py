@@ -1,5 +1,5 @@
 import sys
 
-from soundmind.cli import main
+from soundmind.serving.cli import main
 
 sys.exit(main())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,10 @@ import soundfile
 import soxr
 
 from soundmind.errors import CorpusError
+from soundmind.files import replaced_on_success
+
+# What decode_audio reads (libsndfile); the corpus itself comes as .wav or .flac (data.ingest).
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 
 
 def load_audio(path: Path | str, sample_rate: int) -> np.ndarray:
@@ -66,8 +69,5 @@ def to_mono_at_rate(samples: np.ndarray, native_rate: int, sample_rate: int) -> 
 
 def write_flac(path: Path, waveform: np.ndarray, sample_rate: int) -> None:
     """Write 16-bit FLAC through a temporary name so a killed run never leaves a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    clipped = np.clip(waveform, -1.0, 1.0)
-    soundfile.write(str(temporary), clipped, sample_rate, format="FLAC", subtype="PCM_16")
-    os.replace(temporary, path)
+    with replaced_on_success(path) as temporary:
+        soundfile.write(str(temporary), np.clip(waveform, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from soundmind.architectures import KERAS_ARCHITECTURES, SKLEARN_KINDS
+from soundmind.data.ravdess import ACTORS
 from soundmind.errors import ParamsError
+from soundmind.models.kinds import KERAS_ARCHITECTURES, SKLEARN_KINDS
 from soundmind.params import require, require_choice, require_positive_int
 
 TRAINING_KEYS = (
@@ -18,7 +19,9 @@ TRAINING_KEYS = (
     "reduce_lr_factor", "reduce_lr_patience", "min_learning_rate",
 )
 CV_PROTOCOLS = ("plain", "speaker_normalised")
-CORPUS_ACTORS = range(1, 25)
+# Each fold needs its own test actors and the next fold's as val actors, with some left to train on.
+MIN_FOLDS = 3
+ON_BAD_FILE = ("error", "skip")
 SPEAKER_FREE_FEATURE_SETS = ("rich", "compare", "egemaps")  # whole tables: what cross-validation takes
 
 
@@ -43,7 +46,7 @@ def _list(value: Any, key: str) -> list[Any]:
 
 
 def _known_feature_set(prefix: str, feature_set: Any) -> None:
-    from soundmind.features import feature_family
+    from soundmind.features.sets import feature_family
 
     try:
         feature_family(feature_set)
@@ -102,6 +105,7 @@ def validate_sklearn_params(name: str, params: dict[str, Any]) -> None:
 
 
 def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: dict[str, Any]) -> None:
+    """An ensemble ``train.<name>`` block: members that are other ``train`` entries, at least two in all."""
     prefix = f"train.{name}"
     for key in ("members", "sklearn_members", "selection_rounds", "feature_set"):
         if key not in params:
@@ -123,6 +127,7 @@ def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: 
 
 
 def check_train(models: Any) -> None:
+    """``train``: every block a known Keras, scikit-learn or ensemble model with valid settings."""
     if not isinstance(models, dict) or not models:
         raise ParamsError("params.yaml: 'train' must map model names to their blocks.")
     for name, block in models.items():
@@ -145,15 +150,26 @@ def check_split(params: dict[str, Any]) -> None:
     named = {}
     for key in ("split.test_actors", "split.val_actors"):
         actors = require(params, key) or []
-        if not isinstance(actors, list) or not all(_is_int(actor) and actor in CORPUS_ACTORS for actor in actors):
+        if not isinstance(actors, list) or not all(_is_int(actor) and actor in ACTORS for actor in actors):
             raise ParamsError(f"params.yaml: '{key}' must be a list of actor numbers 1-24, got {actors!r}.")
         named[key] = set(actors)
-    overlap = sorted(named["split.test_actors"] & named["split.val_actors"])
+    check_disjoint_splits(named["split.test_actors"], named["split.val_actors"])
+    drawn = sum(require_positive_int(params, key) for key in ("split.n_test_actors", "split.n_val_actors"))
+    if drawn >= len(ACTORS):
+        raise ParamsError("params.yaml: 'split.n_test_actors' and 'split.n_val_actors' leave no RAVDESS actor to train on.")
+
+
+def check_disjoint_splits(test_actors: set[int] | list[int], val_actors: set[int] | list[int]) -> None:
+    """No actor may be both a test and a val actor."""
+    overlap = sorted(set(test_actors) & set(val_actors))
     if overlap:
         raise ParamsError(f"params.yaml: 'split.test_actors' and 'split.val_actors' share actors {overlap}.")
-    drawn = sum(require_positive_int(params, key) for key in ("split.n_test_actors", "split.n_val_actors"))
-    if drawn >= len(CORPUS_ACTORS):
-        raise ParamsError("params.yaml: 'split.n_test_actors' and 'split.n_val_actors' leave no RAVDESS actor to train on.")
+
+
+def check_fold_count(folds: Any, n_actors: int = len(ACTORS)) -> None:
+    """``cv.folds``: an integer from MIN_FOLDS to the number of actors."""
+    if not _is_int(folds) or not MIN_FOLDS <= folds <= n_actors:
+        raise ParamsError(f"params.yaml: 'cv.folds' must be an integer from {MIN_FOLDS} to the {n_actors} actors, got {folds!r}.")
 
 
 def check_cv_models(names: Any, models: dict[str, Any]) -> None:
@@ -170,10 +186,8 @@ def check_cv_models(names: Any, models: dict[str, Any]) -> None:
 
 
 def check_cv(params: dict[str, Any]) -> None:
-    folds = require(params, "cv.folds")
-    if not _is_int(folds) or not 3 <= folds <= len(CORPUS_ACTORS):
-        # Each fold needs its own test actors and the next fold's as val actors, with some left to train on.
-        raise ParamsError(f"params.yaml: 'cv.folds' must be an integer from 3 to {len(CORPUS_ACTORS)}, got {folds!r}.")
+    """``cv``: the fold count, protocols, ensemble rounds and models."""
+    check_fold_count(require(params, "cv.folds"))
     protocols = require(params, "cv.protocols")
     if not isinstance(protocols, list) or not protocols or not set(protocols) <= set(CV_PROTOCOLS):
         raise ParamsError(f"params.yaml: 'cv.protocols' must be a non-empty list of {', '.join(CV_PROTOCOLS)}, got {protocols!r}.")
@@ -182,6 +196,7 @@ def check_cv(params: dict[str, Any]) -> None:
 
 
 def check_audit(params: dict[str, Any]) -> None:
+    """``audit``: three split shares summing to 1 and a scikit-learn model."""
     fractions = require(params, "audit.fractions")
     if (
         not isinstance(fractions, list) or len(fractions) != 3
@@ -195,15 +210,15 @@ def check_audit(params: dict[str, Any]) -> None:
 
 def check_params(params: dict[str, Any]) -> None:
     """Refuse the first bad value in any block with one sentence naming its key."""
-    from soundmind.augment import augment_settings_from_params
-    from soundmind.features import feature_settings_from_params
-    from soundmind.parallel import backend_from_params
+    from soundmind.data.augment import augment_settings_from_params
+    from soundmind.features.parallel import backend_from_params
+    from soundmind.features.spectral import feature_settings_from_params
 
     if not _is_int(require(params, "base.seed")) or params["base"]["seed"] < 0:
         raise ParamsError(f"params.yaml: 'base.seed' must be a non-negative integer, got {params['base']['seed']!r}.")
     require_positive_int(params, "audio.sample_rate")
     require_positive_int(params, "data.expected_clips")
-    require_choice(params, "data.on_bad_file", ("error", "skip"))
+    require_choice(params, "data.on_bad_file", ON_BAD_FILE)
     check_split(params)
     augment_settings_from_params(params)
     try:

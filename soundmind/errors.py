@@ -15,3 +15,7 @@ class CorpusError(SoundmindError):
 
 class ParamsError(SoundmindError):
     """A value in params.yaml is missing or not allowed."""
+
+
+class StaleFeaturesError(SoundmindError):
+    """A feature table was extracted with other settings than the ones a stage is asked to use."""

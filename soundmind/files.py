@@ -1,4 +1,5 @@
-"""Small file helpers: stable JSON, and walking folders that may be symbolic links."""
+"""File helpers: every output is written under a temporary name (or folder) and renamed into place, so a
+killed run never leaves a half-written file under a final name; stable JSON; walking linked folders."""
 
 from __future__ import annotations
 
@@ -8,15 +9,24 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 
-def write_json(path: Path, payload: Any) -> None:
-    """Stable JSON (sorted keys, fixed indent) written through a temporary name."""
+@contextmanager
+def replaced_on_success(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary sibling name to write ``path`` under; it is renamed to ``path`` once the block succeeds."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    yield temporary
     os.replace(temporary, path)
+
+
+def write_json(path: Path | str, payload: Any) -> None:
+    """Write stable JSON (sorted keys, fixed indent) through a temporary name."""
+    with replaced_on_success(path) as temporary:
+        temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 def walk_paths(folder: Path) -> Iterator[Path]:
@@ -47,15 +57,43 @@ def staging_folder(final: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=final.parent))
 
 
-def write_table(table: "pandas.DataFrame", path: Path | str) -> None:  # noqa: F821 (pandas imported lazily)
-    """A DataFrame as .parquet or .csv (by suffix), through a temporary name: never a half-written table."""
+@contextmanager
+def built_in_staging(final: Path) -> Iterator[Path]:
+    """Yield an empty staging folder for ``final``; once the block succeeds it replaces ``final`` (a folder,
+    a file or a symbolic link), and the staging folder never outlives the block."""
+    staging = staging_folder(final)
+    try:
+        yield staging
+        if final.is_dir() and not final.is_symlink():
+            shutil.rmtree(final)
+        elif final.exists() or final.is_symlink():
+            final.unlink()
+        os.replace(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_table(
+    table: "pandas.DataFrame", path: Path | str, *, metadata: dict[str, str] | None = None  # noqa: F821
+) -> None:
+    """Write a DataFrame as .parquet or .csv (by suffix) through a temporary name: never a half-written table.
+
+    ``metadata`` (Parquet only) is added to the file's schema metadata.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    if path.suffix == ".parquet":
-        table.to_parquet(temporary, index=False)
-    elif path.suffix == ".csv":
-        table.to_csv(temporary, index=False)
-    else:
+    if path.suffix not in (".parquet", ".csv"):
         raise ValueError(f"{path}: expected a .parquet or .csv file name")
-    os.replace(temporary, path)
+    if metadata and path.suffix != ".parquet":
+        raise ValueError(f"{path}: only a .parquet table can hold metadata")
+    with replaced_on_success(path) as temporary:
+        if metadata:
+            import pyarrow
+            import pyarrow.parquet
+
+            arrow = pyarrow.Table.from_pandas(table, preserve_index=False)
+            extra = {key.encode(): value.encode() for key, value in metadata.items()}
+            pyarrow.parquet.write_table(arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **extra}), temporary)
+        elif path.suffix == ".parquet":
+            table.to_parquet(temporary, index=False)
+        else:
+            table.to_csv(temporary, index=False)

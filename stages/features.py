@@ -1,40 +1,38 @@
 """extract-features: the rich (392) and MFCC (40) vectors of every clip, into features/*.parquet."""
 
-from pathlib import Path
+from dataclasses import asdict
 
 import pandas as pd
 
-from soundmind.features import (
+from soundmind.data.ingest import MANIFEST_NAME, read_manifest
+from soundmind.features.parallel import backend_from_params, joblib_backend
+from soundmind.features.sets import feature_names
+from soundmind.features.spectral import feature_settings_from_params
+from soundmind.features.tables import (
     METADATA_COLUMNS,
     clips_to_featurise,
-    extract_feature_table,
-    feature_names,
-    feature_settings_from_params,
+    extract_rich_table,
+    family_table_path,
+    write_feature_table,
 )
-from soundmind.files import write_table
-from soundmind.ingest import read_manifest
-from soundmind.parallel import backend_from_params, joblib_backend
 from soundmind.params import load_params
+from soundmind.paths import AUGMENTED, RAW, SPLITS_CSV
 from soundmind.stage import run_stage
 
 
 def main() -> None:
     params = load_params()
     settings = feature_settings_from_params(params)
-    clips = clips_to_featurise(
-        read_manifest(Path("data/raw")),
-        pd.read_csv("data/splits.csv"),
-        pd.read_parquet("data/augmented/manifest.parquet"),
-    )
+    clips = clips_to_featurise(read_manifest(RAW), pd.read_csv(SPLITS_CSV), pd.read_parquet(AUGMENTED / MANIFEST_NAME))
     parallel = backend_from_params(params)
     with joblib_backend(**parallel):
-        table = extract_feature_table(
-            # Absolute paths: Dask workers may run in another folder.
-            clips, {"raw": Path("data/raw").resolve(), "augmented": Path("data/augmented").resolve()}, settings,
-            parallel["n_jobs"],
+        # Absolute paths: Dask workers may run in another folder.
+        table = extract_rich_table(
+            clips, {"raw": RAW.resolve(), "augmented": AUGMENTED.resolve()}, settings, n_jobs=parallel["n_jobs"]
         )
     for feature_set in ("rich", "mfcc40"):
-        write_table(table[METADATA_COLUMNS + feature_names(feature_set)], f"features/{feature_set}.parquet")
+        columns = METADATA_COLUMNS + feature_names(feature_set)
+        write_feature_table(table[columns], family_table_path(feature_set), asdict(settings))
     print(f"features for {len(table)} clips ({(table['augmentation'] != 'none').sum()} augmented)")
 
 

@@ -21,8 +21,8 @@ import pytest
 import soundfile
 from streamlit.testing.v1 import AppTest
 
-from soundmind.predict import MAX_FILE_BYTES, available_bundles
-from soundmind.ravdess import EMOTIONS
+from soundmind.serving.predict import MAX_FILE_BYTES, available_bundles
+from soundmind.data.ravdess import EMOTIONS
 from tests.conftest import REPO_ROOT
 from tests.tiny_corpus import synthetic_clip
 

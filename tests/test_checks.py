@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from soundmind.architectures import KERAS_ARCHITECTURES, SKLEARN_KINDS
+from soundmind.models.kinds import KERAS_ARCHITECTURES, SKLEARN_KINDS
 from soundmind.checks import check_params
 from soundmind.errors import ParamsError
 from soundmind.params import load_params
@@ -34,8 +34,8 @@ def test_optional_settings_may_be_left_out():
 
 
 def test_known_architectures_are_the_ones_the_package_builds():
-    from soundmind.ensemble import build_sklearn_member
-    from soundmind.models import ARCHITECTURES
+    from soundmind.models.sklearn_models import build_sklearn_member
+    from soundmind.models.networks import ARCHITECTURES
 
     assert set(KERAS_ARCHITECTURES) == set(ARCHITECTURES)
     for kind in SKLEARN_KINDS:

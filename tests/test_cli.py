@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import soundfile
 
-from soundmind.ravdess import EMOTIONS, clip_id_for
+from soundmind.data.ravdess import EMOTIONS, clip_id_for
 from tests.tiny_corpus import synthetic_clip
 
 RATE = 16000

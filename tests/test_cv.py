@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soundmind.audit import audit_seed_protocol, random_clip_split
-from soundmind.cv import cross_validate, make_folds, speaker_normalise
+from soundmind.evaluation.audit import audit_seed_protocol, random_clip_split
+from soundmind.evaluation.cv import cross_validate, make_folds, speaker_normalise
 from soundmind.errors import ParamsError
-from soundmind.features import METADATA_COLUMNS, RICH_FEATURE_NAMES
-from soundmind.ravdess import EMOTIONS
+from soundmind.features.spectral import RICH_FEATURE_NAMES
+from soundmind.data.ravdess import EMOTIONS
 
 
 def test_folds_test_each_actor_once_and_validate_on_the_next_group():
@@ -61,7 +61,9 @@ def test_cross_validation_reports_both_protocols_and_normalisation_helps_with_sp
     table = speaker_shifted_table()
     models = {"logistic": {"features": "toy", "kind": "logistic", "C": [0.1, 1.0]},
               "svm": {"features": "toy", "kind": "svm", "C": [1.0]}}
-    report = cross_validate({"toy": table}, METADATA_COLUMNS, models, 3, ("plain", "speaker_normalised"), 5, seed=0)
+    report = cross_validate(
+        {"toy": table}, models, n_folds=3, protocols=("plain", "speaker_normalised"), ensemble_rounds=5, seed=0
+    )
     assert len(report["folds"]) == 3 and len(report["plain"]["per_fold"]) == 3
     plain = report["plain"]["summary"]["logistic"]["accuracy_mean"]
     normalised = report["speaker_normalised"]["summary"]["logistic"]["accuracy_mean"]
@@ -75,10 +77,10 @@ def test_cross_validation_reports_both_protocols_and_normalisation_helps_with_sp
 def test_cross_validation_refuses_unknown_protocols_and_feature_tables():
     table = speaker_shifted_table(n_actors=3, clips_per_emotion=1)
     with pytest.raises(ParamsError, match="cv.protocols"):
-        cross_validate({"toy": table}, METADATA_COLUMNS, {}, 3, ("transductive",), 5, seed=0)
+        cross_validate({"toy": table}, {}, n_folds=3, protocols=("transductive",), ensemble_rounds=5, seed=0)
     with pytest.raises(ParamsError, match="cv.models.svm.features"):
-        cross_validate({"toy": table}, METADATA_COLUMNS, {"svm": {"features": "mfcc", "kind": "svm", "C": [1.0]}},
-                       3, ("plain",), 5, seed=0)
+        cross_validate({"toy": table}, {"svm": {"features": "mfcc", "kind": "svm", "C": [1.0]}},
+                       n_folds=3, protocols=("plain",), ensemble_rounds=5, seed=0)
 
 
 def test_random_clip_split_has_the_requested_sizes():
@@ -100,8 +102,10 @@ def test_the_audit_finds_the_leak_and_the_inflated_accuracy():
             for _ in range(3):
                 noisy = signature + rng.normal(0, 0.1, size=signature.shape)
                 copies.append({"source_clip": clip_id, "actor": actor, "emotion": emotion, **dict(zip(RICH_FEATURE_NAMES, noisy))})
-    report = audit_seed_protocol(pd.DataFrame(originals), pd.DataFrame(copies), [1, 2, 3, 4, 5, 6], [7, 8],
-                                 {"kind": "svm", "C": 10.0}, (0.7, 0.15, 0.15), seed=0)
+    report = audit_seed_protocol(
+        pd.DataFrame(originals), pd.DataFrame(copies), honest_train_actors=[1, 2, 3, 4, 5, 6], honest_test_actors=[7, 8],
+        model={"kind": "svm", "C": 10.0}, fractions=(0.7, 0.15, 0.15), seed=0,
+    )
     assert report["seed_protocol"]["test_rows_with_a_sibling_in_training"] > 0.9
     assert report["seed_protocol"]["test_accuracy"] > 0.6
     assert report["speaker_independent"]["test_accuracy"] < 0.35

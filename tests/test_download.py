@@ -1,4 +1,4 @@
-"""Tests for soundmind.download against a real HTTP server on 127.0.0.1."""
+"""Tests for soundmind.data.download against a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from soundmind.download import download_file, extract_zip, md5_of_file
+from soundmind.data.download import download_file, extract_zip, md5_of_file
 from soundmind.errors import DownloadError
 from tests.http_server import Server, serve
 
@@ -206,7 +206,7 @@ def test_offline_failure_says_where_to_put_the_zip(tmp_path: Path) -> None:
 
 
 def test_offline_with_no_local_copy_the_corpus_step_says_a_folder_works_too(tmp_path: Path) -> None:
-    from soundmind.corpus import locate_source
+    from soundmind.data.corpus import locate_source
 
     external = tmp_path / "data" / "external"
     with pytest.raises(DownloadError) as caught:

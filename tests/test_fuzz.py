@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from soundmind.predict import EmotionPredictor, PredictionError
-from soundmind.ravdess import EMOTIONS
+from soundmind.serving.predict import EmotionPredictor, PredictionError
+from soundmind.data.ravdess import EMOTIONS
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from soundmind.corpus import locate_source, opened_source
+from soundmind.data.corpus import locate_source, opened_source
 from soundmind.errors import CorpusError
-from soundmind.ingest import find_local_source, ingest_folder
+from soundmind.data.ingest import find_local_source, ingest_folder
 from tests.tiny_corpus import make_tiny_corpus
 
 

@@ -7,17 +7,18 @@ import json
 import re
 import zipfile
 
-import keras
 import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-from soundmind.bundle import Bundle, load_bundle, save_bundle, save_keras_deterministically
 from soundmind.checks import validate_model_params
+from soundmind.data.ravdess import EMOTIONS
 from soundmind.errors import ParamsError
-from soundmind.models import build_baseline
-from soundmind.ravdess import EMOTIONS
-from soundmind.training import balanced_class_weights
+from soundmind.models.bundle import Bundle, load_bundle, save_bundle
+from soundmind.models.keras_archive import save_keras_deterministically
+from soundmind.models.keras_backend import keras
+from soundmind.models.keras_training import balanced_class_weights
+from soundmind.models.networks import build_baseline
 
 BASELINE_PARAMS = {
     "architecture": "baseline", "feature_set": "mfcc40", "seeds": 1, "hidden_units": [16, 8], "dropout": 0.1,
@@ -77,7 +78,7 @@ def test_a_bundle_of_several_seeds_answers_with_their_mean_and_keeps_every_seed(
 
 
 def test_evaluating_a_seed_averaged_bundle_reports_each_seed_and_their_spread():
-    from soundmind.evaluation import evaluate_bundle
+    from soundmind.evaluation.metrics import evaluate_bundle
 
     bundle = make_bundle(seeds=(1, 2, 3))
     features = {"rich": np.random.default_rng(3).normal(size=(40, 392)).astype(np.float32)}
@@ -158,7 +159,7 @@ def lstm_parameters(inputs: int, units: int) -> int:
 
 
 def test_optimized_model_matches_the_seed_architecture_and_its_parameter_count():
-    from soundmind.models import build_model
+    from soundmind.models.networks import build_model
 
     params = project_params()["optimized"]
     model = build_model("optimized", 392, 8, params)
@@ -190,7 +191,7 @@ def test_optimized_model_matches_the_seed_architecture_and_its_parameter_count()
 
 
 def test_enhanced_model_follows_its_params():
-    from soundmind.models import build_model
+    from soundmind.models.networks import build_model
 
     params = project_params()["enhanced"]
     model = build_model("enhanced", 392, 8, params)
@@ -210,7 +211,7 @@ def test_enhanced_model_follows_its_params():
 # --- the ensemble -----------------------------------------------------------------------------
 
 def test_greedy_weights_favour_the_member_that_is_right_on_val():
-    from soundmind.ensemble import greedy_weights
+    from soundmind.models.voting import greedy_weights
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 8, size=200)
@@ -223,7 +224,7 @@ def test_greedy_weights_favour_the_member_that_is_right_on_val():
 
 
 def test_weighted_vote_is_the_weighted_mean_of_member_probabilities():
-    from soundmind.bundle import weighted_vote
+    from soundmind.models.voting import weighted_vote
 
     first, second = np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])
     np.testing.assert_allclose(weighted_vote({"a": first, "b": second}, {"a": 0.75, "b": 0.25}), [[0.75, 0.25]])
@@ -232,8 +233,8 @@ def test_weighted_vote_is_the_weighted_mean_of_member_probabilities():
 
 
 def test_an_ensemble_bundle_saves_byte_identically_and_votes_like_its_members(tmp_path):
-    from soundmind.bundle import EnsembleBundle, SklearnBundle
-    from soundmind.ensemble import build_sklearn_member
+    from soundmind.models.bundle import EnsembleBundle, SklearnBundle
+    from soundmind.models.sklearn_models import build_sklearn_member
 
     rng = np.random.default_rng(0)
     rich = rng.normal(size=(40, 392)).astype(np.float32)

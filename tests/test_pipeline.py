@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import soundfile
 
-from soundmind.features import RICH_FEATURE_NAMES
-from soundmind.ravdess import EMOTIONS
+from soundmind.features.spectral import RICH_FEATURE_NAMES
+from soundmind.data.ravdess import EMOTIONS
 from tests.conftest import TINY_ACTORS, TINY_TEST_ACTORS, TINY_VAL_ACTORS, run_dvc
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundmind.predict import MAX_FILE_BYTES, EmotionPredictor, PredictionError, available_bundles, resolve_bundle
-from soundmind.ravdess import EMOTIONS
+from soundmind.serving.predict import MAX_FILE_BYTES, EmotionPredictor, PredictionError, available_bundles, resolve_bundle
+from soundmind.data.ravdess import EMOTIONS
 from tests.tiny_corpus import synthetic_clip
 
 RATE = 16000

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from soundmind.download import md5_of_file
-from soundmind.lockfile import output_hashes, read_lock
+from soundmind.data.download import md5_of_file
+from soundmind.evaluation.lockfile import output_hashes, read_lock
 from tests.conftest import REPO_ROOT, TINY_ACTORS, copy_project, run_dvc
 from tests.http_server import serve
 from tests.tiny_corpus import make_tiny_corpus

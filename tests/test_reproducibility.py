@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from soundmind.lockfile import compare_with_tolerance, is_headline, metric_tolerance
+from soundmind.evaluation.lockfile import compare_with_tolerance, is_headline, metric_tolerance
 from tests.conftest import REPO_ROOT
 
 SPREADS = {"optimized": 0.03, "baseline": 0.004}

@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from soundmind.lockfile import output_hashes, read_lock
+from soundmind.evaluation.lockfile import output_hashes, read_lock
 from tests.conftest import run_dvc
 from tests.test_reliability import copy_built_project
 

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soundmind.augment import AugmentSettings, augment_waveform, clip_generator, shift_in_time
+from soundmind.data.augment import AugmentSettings, augment_waveform, clip_generator, shift_in_time
 from soundmind.errors import ParamsError
-from soundmind.features import RICH_FEATURE_NAMES, FeatureSettings, rich_feature_vector, select_feature_set
-from soundmind.ravdess import EMOTIONS, actor_gender, clip_id_for, parse_clip_id
-from soundmind.split import assign_actors, split_manifest
+from soundmind.features.sets import select_feature_set
+from soundmind.features.spectral import RICH_FEATURE_NAMES, FeatureSettings, rich_feature_vector
+from soundmind.data.ravdess import EMOTIONS, actor_gender, clip_id_for, parse_clip_id
+from soundmind.data.split import assign_actors, split_manifest
 
 SETTINGS = FeatureSettings()
 

@@ -8,7 +8,7 @@ import numpy as np
 import soundfile
 import soxr
 
-from soundmind.ravdess import EMOTIONS, clip_id_for
+from soundmind.data.ravdess import EMOTIONS, clip_id_for
 
 # emotion -> (fundamental Hz, amplitude, syllables per second)
 EMOTION_VOICES = {

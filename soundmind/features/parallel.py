@@ -17,12 +17,12 @@ from soundmind.errors import ParamsError
 
 BACKENDS = ("loky", "threading", "dask")
 # The modules whose functions the workers run: a cluster must run this checkout's version of them.
-WORKER_MODULES = ("audio.py", "features.py", "functionals.py")
+WORKER_MODULES = ("audio.py", "features/spectral.py", "features/functionals.py")
 
 
 def code_fingerprint() -> str:
     """A hash of the feature code as this process has it (run on each worker to compare)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     digest = hashlib.md5()
     for name in WORKER_MODULES:
         digest.update((package / name).read_bytes())

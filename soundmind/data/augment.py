@@ -19,6 +19,8 @@ AUGMENTATION_KINDS = ("noise", "stretch", "pitch", "shift")
 
 @dataclass(frozen=True)
 class AugmentSettings:
+    """The ``augment`` block: how many copies of each training clip, and the ranges each kind draws from."""
+
     copies: int
     kinds: tuple[str, ...]
     noise_snr_db: tuple[float, float]
@@ -37,7 +39,7 @@ class AugmentSettings:
 
 
 def augment_settings_from_params(params: dict) -> AugmentSettings:
-    """The ``augment.*`` block as settings; a bad value is refused naming its key."""
+    """Return the ``augment.*`` block as settings; a bad value is refused naming its key."""
     from soundmind.errors import ParamsError
     from soundmind.params import require, require_range
 
@@ -55,18 +57,19 @@ def augment_settings_from_params(params: dict) -> AugmentSettings:
 
 
 def clip_generator(seed: int, clip_id: str, copy_index: int) -> np.random.Generator:
-    """A generator that depends only on the seed, the clip and the copy, never on run order."""
+    """Return a generator that depends only on the seed, the clip and the copy, never on run order."""
     return np.random.default_rng([seed, zlib.crc32(clip_id.encode()), copy_index])
 
 
 def add_white_noise(waveform: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Return ``waveform`` plus white noise ``snr_db`` decibels below its power."""
     signal_power = float(np.mean(waveform**2)) or 1e-12
     noise_power = signal_power / (10.0 ** (snr_db / 10.0))
     return waveform + rng.normal(0.0, np.sqrt(noise_power), size=waveform.shape).astype(np.float32)
 
 
 def shift_in_time(waveform: np.ndarray, shift_samples: int) -> np.ndarray:
-    """Delay (positive) or advance (negative) the clip, filling with silence, keeping its length."""
+    """Return the clip delayed (positive) or advance (negative) the clip, filling with silence, keeping its length."""
     shifted = np.zeros_like(waveform)
     if shift_samples >= 0:
         shifted[shift_samples:] = waveform[: len(waveform) - shift_samples]
@@ -78,7 +81,7 @@ def shift_in_time(waveform: np.ndarray, shift_samples: int) -> np.ndarray:
 def augment_waveform(
     waveform: np.ndarray, sample_rate: int, settings: AugmentSettings, rng: np.random.Generator
 ) -> tuple[np.ndarray, str, float]:
-    """Apply one randomly chosen augmentation; returns the audio, its kind and its amount."""
+    """Apply one randomly chosen augmentation; return the audio, its kind and its amount."""
     kind = settings.kinds[int(rng.integers(len(settings.kinds)))]
     if kind == "noise":
         amount = float(rng.uniform(*settings.noise_snr_db))
@@ -123,6 +126,7 @@ def augment_training_clips(
     splits: pd.DataFrame,
     raw_dir: Path,
     out_dir: Path,
+    *,
     sample_rate: int,
     settings: AugmentSettings,
     seed: int,

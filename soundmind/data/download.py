@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import time
 import zipfile
 import zlib
@@ -15,7 +14,7 @@ import requests
 from tqdm import tqdm
 
 from soundmind.errors import DownloadError
-from soundmind.files import staging_folder
+from soundmind.files import built_in_staging
 
 # Failures that a later attempt can cure; everything else from requests is final.
 _TRANSIENT_ERRORS = (
@@ -46,6 +45,7 @@ def md5_of_file(path: Path, chunk_size: int = 1 << 20) -> str:
 def download_file(
     url: str,
     destination: Path,
+    *,
     expected_md5: str | None = None,
     expected_size: int | None = None,
     retries: int = 5,
@@ -54,7 +54,11 @@ def download_file(
     chunk_size: int = 1 << 20,
     show_progress: bool = True,
 ) -> Path:
-    """Download ``url`` to ``destination`` unless a verified copy is already there, and return it."""
+    """Download ``url`` to ``destination`` unless a verified copy is already there, and return it.
+
+    A partial download (``<destination>.part``) is resumed; transient failures are retried ``retries``
+    times with exponential backoff; the size and MD5, where given, are checked before the rename.
+    """
     destination = Path(destination)
     if destination.is_file() and _already_valid(destination, expected_md5, expected_size):
         return destination
@@ -72,17 +76,8 @@ def download_file(
 def extract_zip(zip_path: Path, destination: Path) -> Path:
     """Extract ``zip_path`` into the folder ``destination``, replacing it only once extraction succeeded."""
     zip_path, destination = Path(zip_path), Path(destination)
-    staging = staging_folder(destination)
-    try:
+    with built_in_staging(destination) as staging:
         _extract_into(zip_path, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if destination.is_dir() and not destination.is_symlink():
-        shutil.rmtree(destination)
-    elif destination.exists() or destination.is_symlink():
-        destination.unlink()
-    os.replace(staging, destination)
     return destination
 
 

@@ -5,6 +5,7 @@ A copy of a test clip in the training set lets a model recognise the clip rather
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,18 @@ from sklearn.metrics import accuracy_score
 from tqdm import tqdm
 
 from soundmind.audio import load_audio
-from soundmind.augment import AugmentSettings, augment_waveform, clip_generator
-from soundmind.ensemble import build_sklearn_member
-from soundmind.features import RICH_FEATURE_NAMES, FeatureSettings, rich_feature_vector
-from soundmind.training import encode_labels
+from soundmind.data.augment import AugmentSettings, augment_settings_from_params, augment_waveform, clip_generator
+from soundmind.data.ingest import read_manifest
+from soundmind.features.spectral import (
+    RICH_FEATURE_NAMES,
+    FeatureSettings,
+    feature_settings_from_params,
+    rich_feature_vector,
+)
+from soundmind.features.tables import encode_labels, family_table_path, require_current_table
+from soundmind.models.sklearn_models import build_sklearn_member
+from soundmind.params import require
+from soundmind.paths import RAW, SPLITS_CSV
 
 
 def _copies_of_clip(path: Path, clip_id: str, settings: FeatureSettings, augment: AugmentSettings, seed: int):
@@ -31,9 +40,10 @@ def _copies_of_clip(path: Path, clip_id: str, settings: FeatureSettings, augment
 
 
 def augmented_rich_vectors(
-    manifest: pd.DataFrame, raw_dir: Path, settings: FeatureSettings, augment: AugmentSettings, seed: int, n_jobs: int
+    manifest: pd.DataFrame, raw_dir: Path, *, settings: FeatureSettings, augment: AugmentSettings, seed: int,
+    n_jobs: int = -1,
 ) -> pd.DataFrame:
-    """Rich vectors of ``augment.copies`` copies of every clip, drawn exactly as the augment stage draws them."""
+    """Return the rich vectors of ``augment.copies`` copies of every clip, drawn exactly as the augment stage draws them."""
     rows = manifest.sort_values("clip_id").to_dict("records")
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_copies_of_clip)(raw_dir / row["path"], row["clip_id"], settings, augment, seed) for row in rows
@@ -47,7 +57,7 @@ def augmented_rich_vectors(
 
 
 def random_clip_split(n_rows: int, fractions: tuple[float, float, float], seed: int) -> np.ndarray:
-    """'train' / 'val' / 'test' per row, drawn at random as the seed did, ignoring speakers and sources."""
+    """Return 'train' / 'val' / 'test' per row, drawn at random as the seed did, ignoring speakers and sources."""
     order = np.random.default_rng(seed).permutation(n_rows)
     n_train, n_val = int(round(fractions[0] * n_rows)), int(round(fractions[1] * n_rows))
     split = np.empty(n_rows, dtype=object)
@@ -56,10 +66,10 @@ def random_clip_split(n_rows: int, fractions: tuple[float, float, float], seed: 
 
 
 def audit_seed_protocol(
-    originals: pd.DataFrame, copies: pd.DataFrame, honest_train_actors: list[int], honest_test_actors: list[int],
+    originals: pd.DataFrame, copies: pd.DataFrame, *, honest_train_actors: list[int], honest_test_actors: list[int],
     model: dict[str, Any], fractions: tuple[float, float, float], seed: int,
 ) -> dict[str, Any]:
-    """Leaky (augment, then random split) against honest (actor split, training copies only), same model."""
+    """Return the test accuracy of the same model, leaky (augment, then random split) against honest (actor split, training copies only), same model."""
     pool = pd.concat([originals.assign(source_clip=originals["clip_id"])[["source_clip", "actor", "emotion", *RICH_FEATURE_NAMES]],
                       copies], ignore_index=True)
     split = random_clip_split(len(pool), fractions, seed)
@@ -87,7 +97,28 @@ def audit_seed_protocol(
 
 
 def fit_and_score(model: dict[str, Any], train: pd.DataFrame, test: pd.DataFrame, seed: int) -> float:
+    """Return the test accuracy of ``model`` (a scikit-learn member spec) fitted on ``train``."""
     # The seed's recipe as it was: calibration folds ignore speakers in both arms of the comparison.
     classifier = build_sklearn_member(model["kind"], model, seed)
     classifier.fit(train[RICH_FEATURE_NAMES].to_numpy(), encode_labels(train["emotion"]))
     return float(accuracy_score(encode_labels(test["emotion"]), classifier.predict(test[RICH_FEATURE_NAMES].to_numpy())))
+
+
+def run_audit(params: dict[str, Any]) -> dict[str, Any]:
+    """Return the audit of params.yaml's ``audit`` block on the ingested corpus and the rich feature table,
+    which must have been extracted with the feature settings params.yaml gives now."""
+    settings, seed = feature_settings_from_params(params), require(params, "base.seed")
+    rich_path = family_table_path("rich")
+    require_current_table(rich_path, asdict(settings))
+    copies = augmented_rich_vectors(
+        read_manifest(RAW), RAW, settings=settings, augment=augment_settings_from_params(params), seed=seed,
+        n_jobs=params["features"].get("n_jobs", -1),
+    )
+    rich = pd.read_parquet(rich_path)
+    splits = pd.read_csv(SPLITS_CSV)
+    actors_of = {split: sorted(splits.loc[splits["split"] == split, "actor"].unique().tolist()) for split in ("train", "test")}
+    return audit_seed_protocol(
+        rich[rich["augmentation"] == "none"], copies,
+        honest_train_actors=actors_of["train"], honest_test_actors=actors_of["test"],
+        model=dict(require(params, "audit.model")), fractions=tuple(require(params, "audit.fractions")), seed=seed,
+    )

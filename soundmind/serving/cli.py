@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from soundmind.ravdess import parse_clip_id
+from soundmind.data.ravdess import parse_clip_id
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +81,7 @@ def native_stderr_silenced() -> Iterator[None]:
 
 def run_predict(arguments: argparse.Namespace) -> int:
     with native_stderr_silenced():
-        from soundmind.predict import EmotionPredictor, PredictionError, audio_files
+        from soundmind.serving.predict import EmotionPredictor, PredictionError, audio_files
 
     try:
         predictor = EmotionPredictor(arguments.model, arguments.models_dir)

@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 
 from soundmind.errors import ParamsError
-from soundmind.ravdess import actor_gender
+from soundmind.checks import check_disjoint_splits
+from soundmind.data.ravdess import actor_gender
 
 SPLITS = ("train", "val", "test")
 
 
 def draw_balanced_actors(actors: list[int], count: int, rng: np.random.Generator) -> list[int]:
-    """Draw ``count`` actors alternating male and female, so the draw is gender-balanced."""
+    """Return ``count`` actors drawn alternating male and female, so the draw is gender-balanced."""
     by_gender = {
         gender: sorted(actor for actor in actors if actor_gender(actor) == gender) for gender in ("male", "female")
     }
@@ -39,7 +40,7 @@ def assign_actors(
     n_val_actors: int,
     seed: int,
 ) -> dict[int, str]:
-    """Map every actor to a split. Explicit lists win; empty lists mean a seeded balanced draw."""
+    """Return every actor's split. Explicit lists win; empty lists mean a seeded balanced draw."""
     actors = sorted(set(int(actor) for actor in actors))
     rng = np.random.default_rng(seed)
     if not test_actors:
@@ -47,9 +48,7 @@ def assign_actors(
     if not val_actors:
         remaining = [actor for actor in actors if actor not in set(test_actors)]
         val_actors = draw_balanced_actors(remaining, n_val_actors, rng)
-    overlap = sorted(set(test_actors) & set(val_actors))
-    if overlap:
-        raise ParamsError(f"params.yaml: split.test_actors and split.val_actors share actors {overlap}.")
+    check_disjoint_splits(test_actors, val_actors)
     for key, chosen in (("split.test_actors", test_actors), ("split.val_actors", val_actors)):
         unknown = sorted(set(chosen) - set(actors))
         if unknown:
@@ -63,7 +62,7 @@ def assign_actors(
 
 
 def split_manifest(manifest: pd.DataFrame, assignment: dict[int, str]) -> pd.DataFrame:
-    """One row per clip: clip id, actor, gender, emotion and its split, sorted for stable output."""
+    """Return one row per clip: clip id, actor, gender, emotion and its split, sorted for stable output."""
     table = manifest[["clip_id", "actor", "gender", "emotion"]].copy()
     table["split"] = table["actor"].map(assignment)
     return table.sort_values(["split", "actor", "clip_id"]).reset_index(drop=True)

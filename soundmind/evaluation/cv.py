@@ -14,15 +14,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
-from soundmind.bundle import weighted_vote
-from soundmind.checks import check_cv_models
-from soundmind.ensemble import fit_with_selection, greedy_weights
+from soundmind.checks import CV_PROTOCOLS, check_cv_models, check_fold_count
+from soundmind.data.ravdess import EMOTIONS
 from soundmind.errors import ParamsError
-from soundmind.features import feature_family
-from soundmind.ravdess import EMOTIONS
-from soundmind.training import encode_labels
-
-PROTOCOLS = ("plain", "speaker_normalised")
+from soundmind.features.sets import feature_family
+from soundmind.features.tables import METADATA_COLUMNS, encode_labels
+from soundmind.models.sklearn_models import fit_with_selection
+from soundmind.models.voting import greedy_weights, weighted_vote
 
 
 @dataclass(frozen=True)
@@ -36,8 +34,7 @@ def make_folds(actors: list[int], n_folds: int) -> list[Fold]:
     """Consecutive groups of actors (sizes differing by one at most when ``n_folds`` does not divide
     them); each fold validates on the next fold's group."""
     actors = sorted(actors)
-    if not 3 <= n_folds <= len(actors):
-        raise ParamsError(f"params.yaml: 'cv.folds' must be from 3 to the {len(actors)} actors, got {n_folds}.")
+    check_fold_count(n_folds, len(actors))
     groups = [tuple(int(actor) for actor in group) for group in np.array_split(np.array(actors), n_folds)]
     return [Fold(index, groups[index], groups[(index + 1) % n_folds]) for index in range(n_folds)]
 
@@ -64,7 +61,7 @@ class FeatureView:
 
 
 def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The cross-validation recipe of each named ``train`` entry: its feature family, kind and C grid."""
+    """Return the cross-validation recipe of each named ``train`` entry: its feature family, kind and C grid."""
     check_cv_models(names, train_params)
     return {
         name: {**train_params[name], "kind": train_params[name]["architecture"],
@@ -74,7 +71,7 @@ def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) ->
 
 
 def run_fold(
-    fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, FeatureView], labels: np.ndarray,
+    fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, FeatureView], *, labels: np.ndarray,
     actors: np.ndarray, protocol: str, ensemble_rounds: int, seed: int,
 ) -> dict[str, Any]:
     """Every model of ``models`` on one fold, plus their soft-voting ensemble weighted on val actors."""
@@ -84,7 +81,8 @@ def run_fold(
     for name, spec in models.items():
         matrix = views[spec["features"]].for_protocol(protocol)
         val_accuracy, chosen, model = fit_with_selection(
-            spec, matrix[train], labels[train], matrix[val], labels[val], seed, actors[train]
+            spec, train_x=matrix[train], train_y=labels[train], val_x=matrix[val], val_y=labels[val], seed=seed,
+            train_groups=actors[train],
         )
         val_probabilities[name] = model.predict_proba(matrix[val])
         test_probabilities[name] = model.predict_proba(matrix[test])
@@ -96,6 +94,7 @@ def run_fold(
 
 
 def scores(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Return the accuracy and macro-F1 of ``probabilities`` against integer ``labels``."""
     predicted = probabilities.argmax(axis=1)
     return {
         "accuracy": round(float(accuracy_score(labels, predicted)), 4),
@@ -117,8 +116,8 @@ def summarise(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def aligned_views(tables: dict[str, pd.DataFrame], metadata_columns: list[str]) -> tuple[dict[str, FeatureView], np.ndarray, np.ndarray]:
-    """Original clips only, in one clip order for every table; returns the views, labels and actors."""
+def aligned_views(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, FeatureView], np.ndarray, np.ndarray]:
+    """Return the original clips only, in one clip order for every table; returns the views, labels and actors."""
     originals = {
         name: table[table["augmentation"] == "none"].sort_values("clip_id").reset_index(drop=True)
         for name, table in tables.items()
@@ -129,27 +128,51 @@ def aligned_views(tables: dict[str, pd.DataFrame], metadata_columns: list[str]) 
             raise ValueError(f"feature table {name!r} does not hold the same clips as the others")
     actors = reference["actor"].to_numpy()
     views = {
-        name: FeatureView(table.drop(columns=metadata_columns).to_numpy(dtype=np.float64), actors)
+        name: FeatureView(table.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64), actors)
         for name, table in originals.items()
     }
     return views, encode_labels(reference["emotion"]), actors
 
 
 def cross_validate(
-    tables: dict[str, pd.DataFrame], metadata_columns: list[str], models: dict[str, dict[str, Any]],
+    tables: dict[str, pd.DataFrame], models: dict[str, dict[str, Any]], *,
     n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int,
 ) -> dict[str, Any]:
-    unknown = sorted(set(protocols) - set(PROTOCOLS))
+    """Return every model's and their ensemble's figures per fold and over folds, for each protocol."""
+    unknown = sorted(set(protocols) - set(CV_PROTOCOLS))
     if unknown:
-        raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(PROTOCOLS)}.")
+        raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(CV_PROTOCOLS)}.")
     for name, spec in models.items():
         if spec.get("features") not in tables:
             raise ParamsError(f"params.yaml: 'cv.models.{name}.features' must be one of {', '.join(tables)}.")
-    views, labels, actors = aligned_views(tables, metadata_columns)
+    views, labels, actors = aligned_views(tables)
     folds = make_folds(sorted(set(actors.tolist())), n_folds)
     report: dict[str, Any] = {"folds": [{"test_actors": list(fold.test_actors), "val_actors": list(fold.val_actors)}
                                         for fold in folds]}
     for protocol in protocols:
-        per_fold = [run_fold(fold, models, views, labels, actors, protocol, ensemble_rounds, seed) for fold in folds]
+        per_fold = [
+            run_fold(fold, models, views, labels=labels, actors=actors, protocol=protocol,
+                     ensemble_rounds=ensemble_rounds, seed=seed)
+            for fold in folds
+        ]
         report[protocol] = {"summary": summarise(per_fold), "per_fold": per_fold}
     return report
+
+
+def fold_accuracy(report: dict[str, Any], protocols: list[str]) -> pd.DataFrame:
+    """Return one row per protocol, fold and model with its test accuracy (what the folds' plot draws)."""
+    rows = [
+        {"protocol": protocol, "model": model, "fold": index, "accuracy": fold[model]["accuracy"]}
+        for protocol in protocols for index, fold in enumerate(report[protocol]["per_fold"])
+        for model in fold
+    ]
+    return pd.DataFrame(rows)
+
+
+def fold_accuracy_by_model(long_table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Return per protocol a table of folds (numbered from 1) by models, so `dvc plots` draws one line per model."""
+    wide_tables = {}
+    for protocol, table in long_table.groupby("protocol"):
+        wide = table.pivot(index="fold", columns="model", values="accuracy").reset_index()
+        wide_tables[protocol] = wide.assign(fold=wide["fold"] + 1)
+    return wide_tables

@@ -8,14 +8,13 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from soundmind.audio import decode_audio, to_mono_at_rate
-from soundmind.bundle import AnyBundle, load_bundle
+from soundmind.audio import AUDIO_SUFFIXES, decode_audio, to_mono_at_rate
 from soundmind.errors import SoundmindError
-from soundmind.features import FeatureSettings, family_vector
+from soundmind.features.sets import family_extractor
+from soundmind.models.bundle import METADATA_FILE, AnyBundle, load_bundle
 
 # The ensemble first; every other bundle by the val-actor accuracy it recorded (never by test accuracy).
 PREFERRED_MODEL = "ensemble"
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MIN_SECONDS = 0.25
 SILENCE_PEAK = 1e-4
@@ -34,14 +33,14 @@ def available_bundles(models_dir: Path | str = "models") -> list[str]:
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
         return []
-    found = sorted(path.name for path in models_dir.iterdir() if (path / "bundle.json").is_file())
+    found = sorted(path.name for path in models_dir.iterdir() if (path / METADATA_FILE).is_file())
     return sorted(found, key=lambda name: (name != PREFERRED_MODEL, -_val_accuracy(models_dir / name)))
 
 
 def _val_accuracy(bundle_dir: Path) -> float:
     """The recorded val accuracy; a broken bundle.json ranks last and fails later with a clear message."""
     try:
-        return float(json.loads((bundle_dir / "bundle.json").read_text()).get("val_accuracy") or 0.0)
+        return float(json.loads((bundle_dir / METADATA_FILE).read_text()).get("val_accuracy") or 0.0)
     except (OSError, ValueError, TypeError, AttributeError):
         return 0.0
 
@@ -55,7 +54,7 @@ def resolve_bundle(model: str | Path | None, models_dir: Path | str = "models") 
             raise PredictionError(f"No trained model in {models_dir}/: run `dvc repro` first (or pass a bundle path).")
         return models_dir / names[0]
     for candidate in (Path(model), models_dir / str(model)):
-        if (candidate / "bundle.json").is_file():
+        if (candidate / METADATA_FILE).is_file():
             return candidate
     known = ", ".join(available_bundles(models_dir)) or "none"
     raise PredictionError(f"{model}: no model bundle by that name or path (trained models: {known}).")
@@ -74,7 +73,9 @@ class EmotionPredictor:
             self.bundle: AnyBundle = load_bundle(self.bundle_path)
         except (FileNotFoundError, KeyError, ValueError, OSError) as error:
             raise PredictionError(f"{self.bundle_path}: the model bundle cannot be loaded ({error}).") from error
-        self.settings = FeatureSettings(**self.bundle.metadata["feature_settings"])
+        # The settings each feature table was extracted with, as the bundle copied them from there.
+        settings = self.bundle.feature_settings
+        self.extractors = {family: family_extractor(family, settings[family]) for family in self.bundle.required_families()}
 
     @property
     def name(self) -> str:
@@ -82,7 +83,7 @@ class EmotionPredictor:
 
     @property
     def sample_rate(self) -> int:
-        return self.settings.sample_rate
+        return self.bundle.sample_rate
 
     def predict(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None = None, name: str | None = None) -> dict[str, Any]:
         """Score a file path, the bytes of a file, or a waveform with its sample rate.
@@ -106,8 +107,8 @@ class EmotionPredictor:
     def window_features(self, windows: list[tuple[int, np.ndarray]]) -> dict[str, np.ndarray]:
         """Every feature family the bundle needs, one row per window: the pipeline's own extractors."""
         return {
-            family: np.vstack([family_vector(window, family, self.settings) for _, window in windows])
-            for family in sorted(self.bundle.required_families())
+            family: np.vstack([extract(window) for _, window in windows])
+            for family, extract in sorted(self.extractors.items())
         }
 
     def predict_many(self, items: Iterable[str | Path]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from soundmind.audio import load_audio
+from soundmind.features.tables import METADATA_COLUMNS
 
 FUNCTIONAL_SETS = {"compare": "ComParE_2016", "egemaps": "eGeMAPSv02"}
 
@@ -54,8 +55,7 @@ def _functionals_of_file(path: Path, sample_rate: int, feature_sets: tuple[str, 
 
 
 def extract_functional_tables(
-    clips: pd.DataFrame, raw_dir: Path, sample_rate: int, feature_sets: tuple[str, ...], metadata_columns: list[str],
-    n_jobs: int = -1,
+    clips: pd.DataFrame, raw_dir: Path, sample_rate: int, feature_sets: tuple[str, ...], *, n_jobs: int = -1,
 ) -> dict[str, pd.DataFrame]:
     """One table per functional set for the clips of ``clips`` (metadata columns + relative ``path``)."""
     paths = [raw_dir / path for path in clips["path"]]
@@ -68,5 +68,5 @@ def extract_functional_tables(
         values = pd.DataFrame(
             np.vstack([vectors[index] for vectors in per_clip]), columns=functional_names(feature_set), index=clips.index
         )
-        tables[feature_set] = pd.concat([clips[metadata_columns], values], axis=1).reset_index(drop=True)
+        tables[feature_set] = pd.concat([clips[METADATA_COLUMNS], values], axis=1).reset_index(drop=True)
     return tables

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import keras
-from keras import layers
+from soundmind.models.keras_backend import keras, layers
 
 # Keras' default momentum (0.99) adapts too slowly with ~30 steps per epoch; see design.md.
 BATCH_NORM_MOMENTUM = 0.9
@@ -14,6 +13,7 @@ BATCH_NORM_MOMENTUM = 0.9
 def build_baseline(
     input_dim: int,
     num_classes: int,
+    *,
     hidden_units: Sequence[int] = (256, 128, 64),
     dropout: float = 0.3,
 ) -> keras.Model:
@@ -64,6 +64,7 @@ def dense_head(
 def build_enhanced(
     input_dim: int,
     num_classes: int,
+    *,
     conv_filters: Sequence[int] = (64, 128, 256),
     kernel_size: int = 5,
     conv_dropout: float = 0.2,
@@ -102,6 +103,7 @@ def squeeze_excitation(hidden: keras.KerasTensor, reduction: int, name: str) -> 
 def build_optimized(
     input_dim: int,
     num_classes: int,
+    *,
     conv_blocks: Sequence[dict[str, Any]] = (
         {"filters": 32, "kernel_sizes": [3, 5, 7], "dropout": 0.25},
         {"filters": 64, "kernel_sizes": [3, 5], "dropout": 0.25},

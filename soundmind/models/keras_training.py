@@ -1,69 +1,42 @@
-"""Training one model on the feature table: class weights, early stopping on val actors, a bundle."""
+"""Training one Keras network on a feature table, once per seed: class weights, early stopping on val actors."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
-from dvclive import Live
-from dvclive.keras import DVCLiveCallback
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
-from soundmind.bundle import Bundle
-from soundmind.checks import validate_model_params
-from soundmind.errors import ParamsError
-from soundmind.evaluation import spread_of
-from soundmind.features import FeatureSettings, load_feature_matrix
-from soundmind.models import build_model
-from soundmind.ravdess import EMOTIONS
-
-
-@dataclass
-class TrainingResult:
-    bundle: Bundle
-    histories: dict[int, dict[str, list[float]]]  # per seed, Keras' History.history
-    summary: dict[str, Any]
-
-
-def training_seeds(base_seed: int, count: int) -> list[int]:
-    """The seeds of ``train.<name>.seeds`` models: base.seed, base.seed + 1, ..."""
-    if count <= 0:
-        raise ValueError(f"the number of seeds must be positive, got {count}")
-    return [base_seed + offset for offset in range(count)]
-
-
-def split_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training rows (originals and their copies) and val rows (originals only) of a feature table."""
-    train_rows = table[table["split"] == "train"]
-    val_rows = table[(table["split"] == "val") & (table["augmentation"] == "none")]
-    if train_rows.empty or val_rows.empty:
-        raise ParamsError("params.yaml: the split leaves no training or no validation clips.")
-    return train_rows, val_rows
+from soundmind.data.ravdess import EMOTIONS
+from soundmind.features.tables import encode_labels, load_feature_matrix, split_rows
+from soundmind.models.bundle import Bundle, TrainingResult, common_sample_rate
+from soundmind.models.keras_backend import keras, tensorflow
+from soundmind.models.networks import build_model
+from soundmind.models.seeds import spread_of, training_seeds
 
 
 def make_deterministic(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow and ask TensorFlow for deterministic kernels."""
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
-def encode_labels(emotions: pd.Series) -> np.ndarray:
-    return emotions.map({emotion: index for index, emotion in enumerate(EMOTIONS)}).to_numpy(dtype=np.int64)
+    tensorflow.config.experimental.enable_op_determinism()
 
 
 def balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
+    """Return weights that make every present class count as much in the loss as the others."""
     present = np.unique(labels)
     weights = compute_class_weight("balanced", classes=present, y=labels)
     return {int(label): float(weight) for label, weight in zip(present, weights)}
 
 
 def training_callbacks(params: dict[str, Any], live_dir: Path) -> list[keras.callbacks.Callback]:
+    """Return early stopping on val accuracy (first, as ``fit_one_seed`` expects), learning-rate decay and logging."""
+    # Imported here, after keras_backend: dvclive.keras loads TensorFlow, which must come after openSMILE.
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
+
     # dvcyaml=False: inside a pipeline dvclive must not rewrite dvc.yaml; dvc.yaml declares the plots.
     live = Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
     return [
@@ -84,10 +57,10 @@ def training_callbacks(params: dict[str, Any], live_dir: Path) -> list[keras.cal
 
 
 def fit_one_seed(
-    params: dict[str, Any], seed: int, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
+    params: dict[str, Any], seed: int, *, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
     live_dir: Path,
 ) -> tuple[keras.Model, dict[str, list[float]], dict[str, Any]]:
-    """One model from scratch with ``seed``: the restored best weights, its history and its val summary."""
+    """Return one model trained from scratch with ``seed``: the restored best weights, its history and its val summary."""
     make_deterministic(seed)
     model = build_model(params["architecture"], train_x.shape[1], len(EMOTIONS), params)
     model.compile(
@@ -118,19 +91,22 @@ def fit_one_seed(
     return model, history.history, summary
 
 
-def train_model(
+def train_network(
     name: str,
     params: dict[str, Any],
-    features: pd.DataFrame,
+    table: pd.DataFrame,
+    *,
     base_seed: int,
-    feature_settings: FeatureSettings,
+    feature_settings: dict[str, dict[str, Any]],
     live_dir: Path,
 ) -> TrainingResult:
     """Fit ``train.<name>`` once per seed on the train split (originals + augmented), each stopping on
-    the val split; the bundle averages the seeds' probabilities."""
-    validate_model_params(name, params)
+    the val split; the bundle averages the seeds' probabilities.
+
+    ``feature_settings`` (per family) are the ones ``table`` recorded; the bundle copies them.
+    """
     feature_set = params["feature_set"]
-    train_rows, val_rows = split_rows(features)
+    train_rows, val_rows = split_rows(table)
     scaler = StandardScaler().fit(load_feature_matrix(train_rows, feature_set))
     train_x = scaler.transform(load_feature_matrix(train_rows, feature_set)).astype(np.float32)
     val_x = scaler.transform(load_feature_matrix(val_rows, feature_set)).astype(np.float32)
@@ -139,7 +115,7 @@ def train_model(
     models, histories, per_seed = {}, {}, {}
     for seed in training_seeds(base_seed, params["seeds"]):
         models[seed], histories[seed], per_seed[seed] = fit_one_seed(
-            params, seed, train_x, train_y, val_x, val_y, live_dir / f"seed{seed}"
+            params, seed, train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y, live_dir=live_dir / f"seed{seed}"
         )
     averaged_val = np.mean([model.predict_on_batch(val_x) for model in models.values()], axis=0)
     summary = {
@@ -154,8 +130,8 @@ def train_model(
         "architecture": params["architecture"],
         "feature_set": feature_set,
         "n_features": train_x.shape[1],
-        "sample_rate": feature_settings.sample_rate,
-        "feature_settings": asdict(feature_settings),
+        "sample_rate": common_sample_rate(feature_settings),
+        "feature_settings": feature_settings,
         "params": params,
         **summary,
         "n_train_clips": int(len(train_rows)),

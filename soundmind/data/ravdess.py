@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+ACTORS = range(1, 25)
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 INTENSITIES = {1: "normal", 2: "strong"}
 STATEMENTS = {1: "Kids are talking by the door", 2: "Dogs are sitting by the door"}
@@ -14,6 +15,8 @@ CLIP_ID_PATTERN = re.compile(r"^03-01-(0[1-8])-(0[12])-(0[12])-(0[12])-(0[1-9]|1
 
 @dataclass(frozen=True)
 class ClipInfo:
+    """The fields a RAVDESS speech clip id encodes."""
+
     clip_id: str
     actor: int
     gender: str
@@ -50,7 +53,7 @@ def parse_clip_id(clip_id: str) -> ClipInfo:
 
 def actor_gender(actor: int) -> str:
     """RAVDESS actors with odd ids are male, even ids female."""
-    if not 1 <= actor <= 24:
+    if actor not in ACTORS:
         raise ValueError(f"RAVDESS actors are numbered 1-24, got {actor}")
     return "male" if actor % 2 == 1 else "female"
 

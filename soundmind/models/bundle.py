@@ -8,30 +8,29 @@ soft-voting ensemble of bundles.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import joblib
-import keras
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from soundmind.features import feature_family, select_feature_set
-from soundmind.files import staging_folder, write_json
+from soundmind.features.sets import feature_family, select_feature_set
+from soundmind.errors import StaleFeaturesError
+from soundmind.files import built_in_staging, write_json
+from soundmind.models.keras_archive import save_keras_deterministically
+from soundmind.models.voting import weighted_vote
 
-MODEL_FILE = "model.keras"  # the name Keras saves under; a bundle holds one model_seed<seed>.keras per seed
+if TYPE_CHECKING:
+    import keras
+
 SCALER_FILE = "scaler.joblib"
 PIPELINE_FILE = "pipeline.joblib"
 LABELS_FILE = "labels.json"
 METADATA_FILE = "bundle.json"
 MEMBERS_DIR = "members"
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class _BundleBase:
@@ -50,6 +49,11 @@ class _BundleBase:
     def sample_rate(self) -> int:
         return int(self.metadata["sample_rate"])
 
+    @property
+    def feature_settings(self) -> dict[str, dict[str, Any]]:
+        """The settings each feature family was extracted with, as its table recorded them."""
+        return self.metadata["feature_settings"]
+
     def required_families(self) -> set[str]:
         """The feature families (rich, compare, egemaps) this bundle needs computed for each clip."""
         return {feature_family(self.feature_set)}
@@ -62,7 +66,40 @@ class _BundleBase:
 
 
 def seed_model_file(seed: int) -> str:
+    """Return the file name of the model trained with ``seed`` in a Keras bundle."""
     return f"model_seed{seed}.keras"
+
+
+def _load_keras_model(path: Path) -> "keras.Model":
+    # Loaded on first use, so that bundles of scikit-learn models never load TensorFlow.
+    from soundmind.models.keras_backend import keras
+
+    return keras.saving.load_model(path, compile=False)
+
+
+def common_sample_rate(feature_settings: dict[str, dict[str, Any]]) -> int:
+    """Return the one sample rate of every family's settings (a bundle's predictor resamples clips once)."""
+    rates = sorted({int(settings["sample_rate"]) for settings in feature_settings.values()})
+    if len(rates) != 1:
+        raise ValueError(f"the feature families were extracted at different sample rates: {rates}")
+    return rates[0]
+
+
+def merged_feature_settings(sources: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Return the per-family feature settings of all ``sources`` (``{source: {family: settings}}``: bundles'
+    and tables' records), refusing sources that disagree about a family."""
+    merged: dict[str, dict[str, Any]] = {}
+    owner: dict[str, str] = {}
+    for name, per_family in sources.items():
+        for family, settings in per_family.items():
+            if family in merged and merged[family] != settings:
+                raise StaleFeaturesError(
+                    f"{owner[family]} and {name} disagree about how the {family} features were made "
+                    f"({merged[family]} against {settings}); retrain on the current feature tables (dvc repro)."
+                )
+            merged.setdefault(family, settings)
+            owner.setdefault(family, name)
+    return merged
 
 
 @dataclass
@@ -134,61 +171,13 @@ class EnsembleBundle(_BundleBase):
 AnyBundle = Union[Bundle, SklearnBundle, EnsembleBundle]
 
 
-def weighted_vote(probabilities: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    """The weighted mean of per-member probabilities; members of weight 0 do not count."""
-    total = sum(weights[name] for name in probabilities)
-    if total <= 0:
-        raise ValueError("ensemble weights must have a positive sum")
-    return sum(weights[name] * probabilities[name] for name in probabilities) / total
+@dataclass
+class TrainingResult:
+    """A trained model's bundle, its per-seed Keras histories (none for other models) and its training summary."""
 
-
-def save_keras_deterministically(model: keras.Model, path: Path) -> None:
-    """Save a .keras archive whose bytes depend only on the model (no save date, fixed zip times)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        plain = Path(scratch) / MODEL_FILE
-        model.save(plain)
-        temporary = path.with_name(f".{path.name}.tmp")
-        with zipfile.ZipFile(plain) as source, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target:
-            for entry in sorted(source.infolist(), key=lambda item: item.filename):
-                data = source.read(entry.filename)
-                if entry.filename == "metadata.json":
-                    metadata = json.loads(data)
-                    metadata["date_saved"] = "1980-01-01@00:00:00"
-                    data = json.dumps(metadata, sort_keys=True).encode()
-                elif entry.filename == "config.json":
-                    data = json.dumps(renumber_shared_objects(json.loads(data)), sort_keys=True).encode()
-                info = zipfile.ZipInfo(entry.filename, date_time=FIXED_ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                target.writestr(info, data)
-        os.replace(temporary, path)
-
-
-def renumber_shared_objects(config: Any, numbers: dict[int, int] | None = None) -> Any:
-    """Replace Keras' ``shared_object_id`` values (the Python id() of, say, a shared dtype policy: a
-    memory address, different every run) by 1, 2, 3... in order of first appearance."""
-    numbers = {} if numbers is None else numbers
-    if isinstance(config, dict):
-        return {
-            key: numbers.setdefault(value, len(numbers) + 1) if key == "shared_object_id"
-            else renumber_shared_objects(value, numbers)
-            for key, value in config.items()
-        }
-    if isinstance(config, list):
-        return [renumber_shared_objects(item, numbers) for item in config]
-    return config
-
-
-def _write_into(directory: Path, write_contents: Callable[[Path], None]) -> None:
-    """Fill a temporary sibling folder, then rename it into place: never a half-written bundle."""
-    staging = staging_folder(directory)
-    try:
-        write_contents(staging)
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(staging, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    bundle: AnyBundle
+    histories: dict[int, dict[str, list[float]]]  # per seed, Keras' History.history
+    summary: dict[str, Any]
 
 
 def _write_bundle_files(bundle: AnyBundle, folder: Path) -> None:
@@ -215,10 +204,13 @@ def _write_bundle_files(bundle: AnyBundle, folder: Path) -> None:
 
 
 def save_bundle(bundle: AnyBundle, directory: Path) -> None:
-    _write_into(directory, lambda folder: _write_bundle_files(bundle, folder))
+    """Write ``bundle`` into ``directory``, built in a staging folder: never a half-written bundle."""
+    with built_in_staging(Path(directory)) as staging:
+        _write_bundle_files(bundle, staging)
 
 
 def load_bundle(directory: Path | str) -> AnyBundle:
+    """Read the bundle that ``save_bundle`` wrote into ``directory``."""
     directory = Path(directory)
     if not (directory / METADATA_FILE).is_file() or not (directory / LABELS_FILE).is_file():
         raise FileNotFoundError(f"{directory}: not a model bundle (missing {METADATA_FILE} or {LABELS_FILE}).")
@@ -237,7 +229,7 @@ def load_bundle(directory: Path | str) -> AnyBundle:
             f"{directory}: not a model bundle (missing {', '.join(missing) or 'the list of seeds in ' + METADATA_FILE})."
         )
     return Bundle(
-        models={seed: keras.saving.load_model(directory / name, compile=False) for seed, name in model_files.items()},
+        models={seed: _load_keras_model(directory / name, compile=False) for seed, name in model_files.items()},
         scaler=joblib.load(directory / SCALER_FILE),
         labels=labels,
         metadata=metadata,

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from soundmind.download import download_file, extract_zip
+from soundmind.data.download import download_file, extract_zip
 from soundmind.errors import CorpusError, DownloadError
 from soundmind.files import staging_folder
-from soundmind.ingest import UPSTREAM_ZIP_NAME, find_local_source
+from soundmind.data.ingest import UPSTREAM_ZIP_NAME, find_local_source
 
 
 def locate_source(

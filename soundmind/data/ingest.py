@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +12,12 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from soundmind.audio import load_audio, write_flac
+from soundmind.checks import ON_BAD_FILE
 from soundmind.errors import CorpusError
-from soundmind.files import staging_folder, walk_paths
-from soundmind.ravdess import parse_clip_id
+from soundmind.files import built_in_staging, walk_paths
+from soundmind.data.ravdess import parse_clip_id
 
-AUDIO_SUFFIXES = (".wav", ".flac")
+CORPUS_SUFFIXES = (".wav", ".flac")  # the upstream layout, or a converted copy
 UPSTREAM_ZIP_NAME = "Audio_Speech_Actors_01-24.zip"
 MANIFEST_NAME = "manifest.parquet"
 
@@ -53,7 +52,7 @@ def scan_source_folder(folder: Path) -> SourceScan:
     for path in sorted(walk_paths(folder)):
         if not path.is_file() or path.name.startswith("."):
             continue
-        if path.suffix.lower() not in AUDIO_SUFFIXES:
+        if path.suffix.lower() not in CORPUS_SUFFIXES:
             if path.parent != folder and path.parent.name.startswith("Actor_"):
                 scan.problems[path] = "not a .wav or .flac file"
             continue
@@ -101,6 +100,7 @@ def _decode_and_write(clip_id: str, source: Path, raw_dir: Path, sample_rate: in
 
 
 def format_problems(problems: dict[Path, str], limit: int = 50) -> str:
+    """Return one indented line per problem file, at most ``limit`` of them."""
     lines = [f"  {path}: {reason}" for path, reason in sorted(problems.items())[:limit]]
     if len(problems) > limit:
         lines.append(f"  ... and {len(problems) - limit} more")
@@ -111,6 +111,7 @@ def ingest_folder(
     source_folder: Path,
     raw_dir: Path,
     sample_rate: int,
+    *,
     expected_clips: int | None,
     on_bad_file: str = "error",
     n_jobs: int = -1,
@@ -121,13 +122,12 @@ def ingest_folder(
     check passed, so a failed or killed run leaves ``raw_dir`` untouched.
     Returns the manifest; the clips skipped with ``on_bad_file: skip`` are in ``manifest.attrs``.
     """
-    if on_bad_file not in ("error", "skip"):
-        raise ValueError(f"on_bad_file must be 'error' or 'skip', got {on_bad_file!r}")
+    if on_bad_file not in ON_BAD_FILE:
+        raise ValueError(f"on_bad_file must be one of {', '.join(ON_BAD_FILE)}, got {on_bad_file!r}")
     scan = scan_source_folder(source_folder)
     if not scan.clips and not scan.problems:
         raise CorpusError(f"{source_folder}: no RAVDESS .wav or .flac files found (expected Actor_XX/03-01-*.wav).")
-    staging = staging_folder(raw_dir)
-    try:
+    with built_in_staging(raw_dir) as staging:
         clip_ids = sorted(scan.clips)
         results = Parallel(n_jobs=n_jobs)(
             delayed(_decode_and_write)(clip_id, scan.clips[clip_id], staging, sample_rate)
@@ -154,17 +154,22 @@ def ingest_folder(
             raise CorpusError(f"{source_folder}: no usable clips remain after skipping bad files.")
         manifest = pd.DataFrame(rows).sort_values(["actor", "clip_id"]).reset_index(drop=True)
         manifest.to_parquet(staging / MANIFEST_NAME, index=False)
-        if raw_dir.exists():
-            shutil.rmtree(raw_dir)
-        os.replace(staging, raw_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     manifest.attrs["skipped"] = {str(path): reason for path, reason in sorted(problems.items())}
     return manifest
 
 
+def ingest_report(manifest: pd.DataFrame, source_folder: Path) -> dict:
+    """Return what reports/ingest.json says: clips and actors ingested, and every skipped file with its reason."""
+    # Paths inside the source: two duplicates share a file name.
+    skipped = {
+        str(Path(path).relative_to(source_folder)): reason for path, reason in manifest.attrs["skipped"].items()
+    }
+    return {"clips": len(manifest), "actors": int(manifest["actor"].nunique()), "skipped_files": len(skipped),
+            "skipped": skipped}
+
+
 def read_manifest(raw_dir: Path) -> pd.DataFrame:
+    """Return the manifest that ingest wrote into ``raw_dir``."""
     path = raw_dir / MANIFEST_NAME
     if not path.is_file():
         raise CorpusError(f"{path}: manifest not found; run the download-ravdess stage first.")

@@ -1,0 +1,31 @@
+"""Soft voting: the weighted mean of members' probabilities, and weights chosen by ensemble selection."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import log_loss
+
+from soundmind.data.ravdess import EMOTIONS
+
+
+def weighted_vote(probabilities: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The weighted mean of per-member probabilities; members of weight 0 do not count."""
+    total = sum(weights[name] for name in probabilities)
+    if total <= 0:
+        raise ValueError("ensemble weights must have a positive sum")
+    return sum(weights[name] * probabilities[name] for name in probabilities) / total
+
+
+def greedy_weights(probabilities: dict[str, np.ndarray], labels: np.ndarray, rounds: int) -> dict[str, float]:
+    """Return each member's weight by ensemble selection with replacement (Caruana et al., 2004): each round adds the member that most
+    lowers the validation log-loss of the running average; weights are the selection counts."""
+    counts = {name: 0 for name in probabilities}
+    classes = np.arange(len(EMOTIONS))
+    for _ in range(rounds):
+        def loss_with(candidate: str) -> float:
+            trial = {**counts, candidate: counts[candidate] + 1}
+            return log_loss(labels, weighted_vote(probabilities, trial), labels=classes)
+
+        best = min(sorted(probabilities), key=loss_with)
+        counts[best] += 1
+    return {name: round(count / rounds, 6) for name, count in counts.items()}

@@ -1,0 +1,27 @@
+"""Where the pipeline reads and writes, relative to the project root: the one home of the paths that
+dvc.yaml declares as each stage's deps and outs."""
+
+from pathlib import Path
+
+DATA = Path("data")
+EXTERNAL = DATA / "external"  # a local copy of the corpus; DVC does not watch it
+RAW = DATA / "raw"
+SPLITS_CSV = DATA / "splits.csv"
+AUGMENTED = DATA / "augmented"
+FEATURES = Path("features")
+MODELS = Path("models")
+REPORTS = Path("reports")
+INGEST_REPORT = REPORTS / "ingest.json"
+TRAINING_REPORTS = REPORTS / "training"
+TRAINING_PLOTS = REPORTS / "plots" / "training"
+METRICS = REPORTS / "metrics.json"
+PREDICTIONS = REPORTS / "predictions"
+EVALUATION_PLOTS = REPORTS / "plots" / "evaluation"
+CV_REPORT = REPORTS / "cv.json"
+CV_PLOT = REPORTS / "plots" / "cv_folds.png"
+AUDIT_REPORT = REPORTS / "audit_seed_protocol.json"
+
+
+def cv_folds_table(protocol: str) -> Path:
+    """Return the per-fold accuracy table of one cross-validation protocol."""
+    return REPORTS / f"cv_folds_{protocol}.csv"
