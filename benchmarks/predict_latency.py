@@ -25,11 +25,11 @@ from pathlib import Path
 import soundfile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))  # for tests.tiny_corpus when run as a script
+sys.path.insert(0, str(REPO_ROOT))  # for benchmarks.results and soundmind when run as a script
 
 from benchmarks.results import record
 from soundmind.serving.predict import EmotionPredictor, PredictionError, available_bundles, split_into_windows
-from tests.tiny_corpus import synthetic_clip
+from soundmind.data.synthetic import synthetic_clip
 
 CLIP_SECONDS = 3.0
 WARM_TARGET_MS = 50.0

@@ -57,6 +57,12 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+def copy_built_project(tiny_project: Path, destination: Path) -> Path:
+    """The reproduced tiny project, cache and all, so a test can rerun parts of it without touching the original."""
+    shutil.copytree(tiny_project, destination, symlinks=True)
+    return destination
+
+
 def run_dvc(project: Path, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "dvc", *arguments], cwd=project, capture_output=True, text=True, timeout=900

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from soundmind.data.corpus import locate_source, opened_source
-from soundmind.errors import CorpusError
 from soundmind.data.ingest import find_local_source, ingest_folder
-from tests.tiny_corpus import make_tiny_corpus
+from soundmind.errors import CorpusError
+from tests.tiny_corpus import break_corpus, make_tiny_corpus
 
 
 def test_ingest_writes_manifest_and_flac(tmp_path):
@@ -19,24 +19,6 @@ def test_ingest_writes_manifest_and_flac(tmp_path):
     assert (tmp_path / "raw/manifest.parquet").is_file()
     assert all((tmp_path / "raw" / path).is_file() for path in manifest["path"])
     assert manifest["duration_seconds"].between(0.99, 1.01).all()
-
-
-def break_corpus(source: Path) -> dict[str, str]:
-    """Damage a tiny corpus in every way the download stage must catch; returns name -> expected reason."""
-    actor_folder = source / "Actor_01"
-    clips = sorted(actor_folder.glob("*.wav"))
-    clips[0].write_bytes(clips[0].read_bytes()[:60])  # truncated inside the data
-    clips[1].write_bytes(b"")
-    clips[2].write_bytes(b"this is not audio at all" * 10)
-    (actor_folder / "03-01-09-01-01-01-01.wav").write_bytes(clips[3].read_bytes())
-    (actor_folder / "notes.txt").write_text("not audio")
-    duplicate_folder = source / "copy" / "Actor_01"
-    duplicate_folder.mkdir(parents=True)
-    (duplicate_folder / clips[4].name).write_bytes(clips[4].read_bytes())
-    return {
-        clips[0].name: "truncated", clips[1].name: "empty", clips[2].name: "decoded",
-        "03-01-09-01-01-01-01.wav": "not a RAVDESS", "notes.txt": "not a .wav", clips[4].name: "duplicate",
-    }
 
 
 def test_every_bad_file_is_listed_in_one_error_and_raw_is_untouched(tmp_path):

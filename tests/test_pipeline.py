@@ -147,8 +147,14 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
     for protocol in ("plain", "speaker_normalised"):
         summary = report[protocol]["summary"]
         assert set(summary) == {"svm_rich", "logistic_egemaps", "logistic_compare", "ensemble"}
-        assert all(0.0 <= model["accuracy_mean"] <= 1.0 for model in summary.values())
-        assert len(report[protocol]["per_fold"]) == 3
+        per_fold = report[protocol]["per_fold"]
+        assert len(per_fold) == 3
+        folds_table = pd.read_csv(tiny_project / f"reports/cv_folds_{protocol}.csv")
+        assert folds_table["fold"].tolist() == [1, 2, 3]
+        for name, model in summary.items():
+            accuracies = [fold[name]["accuracy"] for fold in per_fold]
+            assert model["accuracy_mean"] == pytest.approx(np.mean(accuracies), abs=1e-4)
+            assert folds_table[name].tolist() == pytest.approx(accuracies)
     assert (tiny_project / "reports/plots/cv_folds.png").stat().st_size > 0
 
 

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,18 +20,12 @@ import yaml
 
 from soundmind.data.download import md5_of_file
 from soundmind.evaluation.lockfile import output_hashes, read_lock
-from tests.conftest import REPO_ROOT, TINY_ACTORS, copy_project, run_dvc
+from tests.conftest import REPO_ROOT, TINY_ACTORS, copy_built_project, copy_project, run_dvc
 from tests.http_server import serve
 from tests.tiny_corpus import make_tiny_corpus
 
 DATA_OUTPUTS = ("data/raw", "data/splits.csv", "data/augmented", "features/rich.parquet", "features/mfcc40.parquet",
                 "features/compare.parquet", "features/egemaps.parquet")
-
-
-def copy_built_project(tiny_project: Path, destination: Path) -> Path:
-    """The reproduced tiny project, cache and all, so a test can rerun parts of it without touching the original."""
-    shutil.copytree(tiny_project, destination, symlinks=True)
-    return destination
 
 
 def kill_when(project: Path, arguments: list[str], ready: Callable[[str], bool], timeout: float = 300) -> str:

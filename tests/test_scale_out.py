@@ -7,8 +7,7 @@ import subprocess
 import yaml
 
 from soundmind.evaluation.lockfile import output_hashes, read_lock
-from tests.conftest import run_dvc
-from tests.test_reliability import copy_built_project
+from tests.conftest import copy_built_project, run_dvc
 
 FEATURE_OUTPUTS = ("features/rich.parquet", "features/mfcc40.parquet", "features/compare.parquet",
                    "features/egemaps.parquet")

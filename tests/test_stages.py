@@ -10,8 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import TINY_ACTORS, copy_project
-from tests.test_ingest import break_corpus
-from tests.tiny_corpus import make_tiny_corpus
+from tests.tiny_corpus import break_corpus, make_tiny_corpus
 
 
 def run_stage(project, *arguments):

@@ -9,31 +9,7 @@ import soundfile
 import soxr
 
 from soundmind.data.ravdess import EMOTIONS, clip_id_for
-
-# emotion -> (fundamental Hz, amplitude, syllables per second)
-EMOTION_VOICES = {
-    "neutral": (120.0, 0.10, 3.0),
-    "calm": (105.0, 0.06, 2.0),
-    "happy": (230.0, 0.25, 5.0),
-    "sad": (95.0, 0.05, 1.5),
-    "angry": (200.0, 0.45, 6.0),
-    "fearful": (290.0, 0.20, 7.0),
-    "disgust": (140.0, 0.15, 2.5),
-    "surprised": (330.0, 0.30, 4.0),
-}
-
-
-def synthetic_clip(emotion: str, actor: int, statement: int, sample_rate: int, seconds: float) -> np.ndarray:
-    """A voiced, syllable-modulated tone; the actor shifts the pitch a little, as voices do."""
-    fundamental, amplitude, syllable_rate = EMOTION_VOICES[emotion]
-    rng = np.random.default_rng(actor * 100 + EMOTIONS.index(emotion) * 10 + statement)
-    fundamental *= 1.0 + 0.04 * (actor % 3) + rng.uniform(-0.02, 0.02)
-    time = np.arange(int(sample_rate * seconds)) / sample_rate
-    voice = sum(np.sin(2 * np.pi * fundamental * harmonic * time) / harmonic for harmonic in range(1, 6))
-    envelope = 0.5 * (1 + np.sin(2 * np.pi * syllable_rate * time))
-    noise = rng.normal(0, 0.01, size=time.shape)
-    return (amplitude * envelope * voice / 2.3 + noise).astype(np.float32)
-
+from soundmind.data.synthetic import synthetic_clip
 
 def make_tiny_corpus(
     folder: Path, actors: tuple[int, ...] = (1, 2, 3, 4, 5, 6), sample_rate: int = 16000, seconds: float = 1.0
@@ -59,3 +35,21 @@ def make_tiny_corpus(
                 soundfile.write(str(path), waveform, rate, subtype="PCM_16")
                 clip_ids.append(clip_id)
     return clip_ids
+
+
+def break_corpus(source: Path) -> dict[str, str]:
+    """Damage a tiny corpus in every way the download stage must catch; returns name -> expected reason."""
+    actor_folder = source / "Actor_01"
+    clips = sorted(actor_folder.glob("*.wav"))
+    clips[0].write_bytes(clips[0].read_bytes()[:60])  # truncated inside the data
+    clips[1].write_bytes(b"")
+    clips[2].write_bytes(b"this is not audio at all" * 10)
+    (actor_folder / "03-01-09-01-01-01-01.wav").write_bytes(clips[3].read_bytes())
+    (actor_folder / "notes.txt").write_text("not audio")
+    duplicate_folder = source / "copy" / "Actor_01"
+    duplicate_folder.mkdir(parents=True)
+    (duplicate_folder / clips[4].name).write_bytes(clips[4].read_bytes())
+    return {
+        clips[0].name: "truncated", clips[1].name: "empty", clips[2].name: "decoded",
+        "03-01-09-01-01-01-01.wav": "not a RAVDESS", "notes.txt": "not a .wav", clips[4].name: "duplicate",
+    }

@@ -229,7 +229,7 @@ def load_bundle(directory: Path | str) -> AnyBundle:
             f"{directory}: not a model bundle (missing {', '.join(missing) or 'the list of seeds in ' + METADATA_FILE})."
         )
     return Bundle(
-        models={seed: _load_keras_model(directory / name, compile=False) for seed, name in model_files.items()},
+        models={seed: _load_keras_model(directory / name) for seed, name in model_files.items()},
         scaler=joblib.load(directory / SCALER_FILE),
         labels=labels,
         metadata=metadata,

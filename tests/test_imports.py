@@ -1,0 +1,47 @@
+"""Who loads what: openSMILE before TensorFlow wherever both load, and neither for users that need neither."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+HEAVY = ("tensorflow", "keras", "dvclive.keras")
+
+
+def loaded_after(code: str) -> list[str]:
+    """The names in sys.modules, in the order they started loading, after running ``code`` in a fresh interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys; print(' '.join(sys.modules))"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True,
+    )
+    return result.stdout.split()
+
+
+def test_the_package_and_its_non_keras_layers_load_neither_opensmile_nor_tensorflow():
+    modules = loaded_after(
+        "import soundmind, soundmind.checks, soundmind.data.ingest, soundmind.features.tables, "
+        "soundmind.models.bundle, soundmind.models.recipes, soundmind.evaluation.cv, soundmind.serving.predict"
+    )
+    assert "opensmile" not in modules and "tensorflow" not in modules
+
+
+def test_loading_keras_through_the_package_loads_opensmile_first():
+    for module in ("soundmind.models.networks", "soundmind.models.keras_training"):
+        modules = loaded_after(f"import {module}")
+        assert modules.index("opensmile") < modules.index("tensorflow"), module
+
+
+def test_only_keras_backend_imports_keras_or_tensorflow_at_module_level():
+    # Anywhere else a module-level import could load TensorFlow before openSMILE.
+    offenders = []
+    for path in sorted((REPO_ROOT / "soundmind").rglob("*.py")):
+        if path.name == "keras_backend.py":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            offenders += [f"{path.relative_to(REPO_ROOT)}: {name}" for name in names if name.startswith(HEAVY)]
+    assert offenders == []
