@@ -34,6 +34,7 @@ def require(params: dict[str, Any], dotted_key: str) -> Any:
 
 
 def require_positive_int(params: dict[str, Any], dotted_key: str) -> int:
+    """Return the value at ``dotted_key``, refusing anything but a positive integer."""
     value = require(params, dotted_key)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ParamsError(f"params.yaml: '{dotted_key}' must be a positive integer, got {value!r}.")
@@ -41,6 +42,7 @@ def require_positive_int(params: dict[str, Any], dotted_key: str) -> int:
 
 
 def require_choice(params: dict[str, Any], dotted_key: str, choices: tuple[str, ...]) -> str:
+    """Return the value at ``dotted_key``, refusing anything but one of ``choices``."""
     value = require(params, dotted_key)
     if value not in choices:
         raise ParamsError(f"params.yaml: '{dotted_key}' must be one of {', '.join(choices)}, got {value!r}.")

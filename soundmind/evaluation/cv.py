@@ -25,6 +25,8 @@ from soundmind.models.voting import greedy_weights, weighted_vote
 
 @dataclass(frozen=True)
 class Fold:
+    """One fold: the actors it tests and the next fold's actors it validates on."""
+
     index: int
     test_actors: tuple[int, ...]
     val_actors: tuple[int, ...]

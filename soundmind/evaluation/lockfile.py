@@ -19,6 +19,7 @@ def output_hashes(lock: dict[str, Any]) -> dict[str, str]:
 
 
 def read_lock(path: Path | str) -> dict[str, Any]:
+    """Return a parsed dvc.lock."""
     return yaml.safe_load(Path(path).read_text()) or {}
 
 

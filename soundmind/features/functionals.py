@@ -40,6 +40,7 @@ def _smile(feature_set: str):
 
 
 def functional_names(feature_set: str) -> list[str]:
+    """Return the column names of one openSMILE functional set, in openSMILE's order."""
     return list(_smile(feature_set).feature_names)
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from soundmind.data.ravdess import EMOTIONS
 from soundmind.errors import ParamsError
 from soundmind.features.sets import feature_family, feature_names
 from soundmind.features.tables import encode_labels, family_matrices, split_rows
-from soundmind.models.bundle import AnyBundle, EnsembleBundle, SklearnBundle, common_sample_rate, merged_feature_settings
+from soundmind.models.bundle import (
+    AnyBundle,
+    EnsembleBundle,
+    SklearnBundle,
+    common_sample_rate,
+    merged_feature_settings,
+)
 from soundmind.models.sklearn_models import build_sklearn_member, score_one_clip_at_a_time
 from soundmind.models.voting import greedy_weights, weighted_vote
 

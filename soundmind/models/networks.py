@@ -35,6 +35,7 @@ def build_baseline(
 
 
 def check_common_arguments(input_dim: int, num_classes: int, dropouts: Sequence[float]) -> None:
+    """Raise ValueError for an empty input, fewer than two classes or a dropout rate outside [0, 1)."""
     if input_dim <= 0 or num_classes < 2:
         raise ValueError(f"need input_dim > 0 and num_classes >= 2, got {input_dim} and {num_classes}")
     for rate in dropouts:

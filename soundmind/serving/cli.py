@@ -14,6 +14,7 @@ from soundmind.data.ravdess import parse_clip_id
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of `python -m soundmind`."""
     parser = argparse.ArgumentParser(
         prog="python -m soundmind",
         description="Speech emotion recognition on your own audio, with the models the DVC pipeline trained.",
@@ -48,6 +49,7 @@ def true_emotion(path: str) -> str | None:
 
 
 def print_table(results: list[dict], model: str) -> None:
+    """Print one line per scored file, and the accuracy against RAVDESS file names where there are any."""
     print(f"model: {model}")
     width = max([len("file")] + [len(result["file"]) for result in results])
     print(f"{'file':<{width}}  {'emotion':<10}  confidence")
@@ -80,6 +82,7 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 def run_predict(arguments: argparse.Namespace) -> int:
+    """Score the files of ``arguments``; return 0 only when every file was scored."""
     with native_stderr_silenced():
         from soundmind.serving.predict import EmotionPredictor, PredictionError, audio_files
 
@@ -106,6 +109,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
     arguments = build_parser().parse_args(argv)
     if arguments.command == "predict":
         return run_predict(arguments)

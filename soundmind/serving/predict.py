@@ -152,6 +152,7 @@ class EmotionPredictor:
 
 
 def read_limited(path: Path) -> bytes:
+    """Return the bytes of ``path``, refusing folders, unreadable files and files over MAX_FILE_BYTES."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -196,6 +197,7 @@ def as_unit_float(samples: np.ndarray) -> np.ndarray:
 
 
 def check_scoreable(waveform: np.ndarray, sample_rate: int, name: str) -> None:
+    """Refuse audio that is too short, not finite or silent, with one sentence naming it."""
     seconds = len(waveform) / sample_rate
     if seconds < MIN_SECONDS:
         raise PredictionError(f"{name}: too short to score ({seconds:.3f} s; at least {MIN_SECONDS} s needed).")
