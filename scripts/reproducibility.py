@@ -12,7 +12,7 @@ every metric is identical.
 The second form runs nothing: after a rebuild (say `dvc repro` in a fresh clone on another
 machine) it compares the workspace's dvc.lock and metric files with those committed at REV
 (default HEAD): which outputs have the same bytes, and each headline figure's difference against
-its tolerance (soundmind.lockfile.metric_tolerance). With --write it goes to
+its tolerance (soundmind.evaluation.lockfile.metric_tolerance). With --write it goes to
 reports/reproducibility_across_machines.json. Exit status 0 when every headline figure is within
 its tolerance.
 """
