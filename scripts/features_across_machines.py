@@ -1,14 +1,14 @@
 """Do two machines compute the same features? Compute them on each, then compare.
 
     python scripts/features_across_machines.py compute CLIPS_DIR OUT.npz [--native]
-    python scripts/features_across_machines.py compare A.npz B.npz --label NAME [--write]
+    python scripts/features_across_machines.py compare A.npz B.npz --label NAME [--write [REPORT]]
 
 `compute` writes the 392-value rich vector (soundmind.features.rich_feature_vector, as the
 extract-features stage computes it: one BLAS thread per worker) of every .flac/.wav under CLIPS_DIR,
 in sorted order, with a description of the machine. By default the CPU code paths are pinned as in
 every pipeline stage (stages/__init__.py); --native leaves each library to pick its fastest paths.
 `compare` counts the values that differ, overall and per feature block, and with --write records
-the result under NAME in reports/features_across_machines.json. Exit status 1 when any value differs.
+the result under NAME in REPORT (default reports/features_across_machines.json). Exit status 1 when any value differs.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def compute(clips_dir: Path, output: Path, native: bool) -> None:
     print(f"{output}: {len(paths)} clips")
 
 
-def compare(first_path: Path, second_path: Path, label: str, write: bool) -> bool:
+def compare(first_path: Path, second_path: Path, label: str, report_path: Path | None) -> bool:
     import ast
 
     import numpy as np
@@ -78,8 +78,7 @@ def compare(first_path: Path, second_path: Path, label: str, write: bool) -> boo
           f"(largest difference {result['max_abs_difference']:.3g})")
     for block, counts in blocks.items():
         print(f"  {block}: {counts['different']} of {counts['values']}")
-    if write:
-        report_path = REPO_ROOT / "reports" / "features_across_machines.json"
+    if report_path is not None:
         import json
 
         report = json.loads(report_path.read_text()) if report_path.is_file() else {}
@@ -99,7 +98,8 @@ def main() -> None:
     comparing.add_argument("first", type=Path)
     comparing.add_argument("second", type=Path)
     comparing.add_argument("--label", required=True)
-    comparing.add_argument("--write", action="store_true")
+    comparing.add_argument("--write", nargs="?", type=Path, const=REPO_ROOT / "reports" / "features_across_machines.json",
+                           metavar="REPORT", help="record the result in REPORT")
     arguments = parser.parse_args()
     if arguments.command == "compute":
         compute(arguments.clips_dir, arguments.output, arguments.native)
