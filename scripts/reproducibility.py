@@ -29,6 +29,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+import stages  # noqa: E402,F401  (the code paths every stage pins, so the machine description states them)
 
 from soundmind.files import write_json  # noqa: E402
 from soundmind.machine import machine_description  # noqa: E402
