@@ -29,8 +29,10 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+import stages  # noqa: E402,F401  (the code paths every stage pins, so the machine description states them)
 
 from soundmind.files import write_json  # noqa: E402
+from soundmind.machine import machine_description  # noqa: E402
 from soundmind.evaluation.lockfile import (  # noqa: E402
     compare_outputs,
     compare_with_tolerance,
@@ -53,32 +55,6 @@ def parse_arguments() -> argparse.Namespace:
 def committed_file(project: Path, revision: str, path: str) -> str | None:
     result = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=project, capture_output=True, text=True)
     return result.stdout if result.returncode == 0 else None
-
-
-def machine_description() -> dict:
-    """What can make floating-point results differ between machines: the CPU, its vector extensions,
-    and the BLAS kernel numpy picked for it."""
-    import platform
-
-    from threadpoolctl import threadpool_info
-
-    cpu_model, flags = platform.processor(), set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name") and cpu_model in ("", platform.machine()):
-                cpu_model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    import numpy  # noqa: F401  (loads its BLAS so threadpoolctl can see which kernel it chose)
-
-    return {
-        "cpu": cpu_model,
-        "avx512f": "avx512f" in flags,
-        "avx2": "avx2" in flags,
-        "blas": sorted({f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')})"
-                        for info in threadpool_info() if info.get("user_api") == "blas"}),
-    }
 
 
 def cross_machine_report(project: Path, revision: str) -> dict:

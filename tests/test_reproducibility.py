@@ -123,3 +123,28 @@ def test_a_stage_process_loads_numpy_with_the_pinned_paths():
         assert result.stdout.startswith("Haswell ")
     else:
         assert result.stdout.startswith("None ")
+
+
+def test_features_computed_twice_compare_equal_and_a_changed_value_is_found_in_its_block(tmp_path):
+    from tests.tiny_corpus import make_tiny_corpus
+
+    script = [sys.executable, str(REPO_ROOT / "scripts/features_across_machines.py")]
+    make_tiny_corpus(tmp_path / "clips", actors=(1,))
+    for name, extra in (("pinned", []), ("native", ["--native"])):
+        subprocess.run([*script, "compute", str(tmp_path / "clips"), str(tmp_path / f"{name}.npz"), *extra], check=True,
+                       capture_output=True)
+    report = tmp_path / "report.json"
+    same = subprocess.run([*script, "compare", str(tmp_path / "pinned.npz"), str(tmp_path / "native.npz"),
+                           "--label", "here", "--write", str(report)], capture_output=True, text=True)
+    assert same.returncode == 0, same.stdout + same.stderr  # one machine: the pin changes nothing on it
+    assert json.loads(report.read_text())["here"]["values"] == 16 * 392
+
+    import numpy as np
+
+    archive = dict(np.load(tmp_path / "native.npz"))
+    archive["features"][3, 150] += 1e-3  # a log-mel mean (80 mfcc and 24 chroma values come first)
+    np.savez(tmp_path / "changed.npz", **archive)
+    changed = subprocess.run([*script, "compare", str(tmp_path / "pinned.npz"), str(tmp_path / "changed.npz"),
+                              "--label", "changed"], capture_output=True, text=True)
+    assert changed.returncode == 1
+    assert "changed: 1 of 6272 values differ" in changed.stdout and "  mel: 1 of" in changed.stdout

@@ -1,0 +1,39 @@
+"""What can make floating-point results differ between machines, recorded beside results that may."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+# stages/__init__.py sets these to pin CPU code paths; a record says which were in force.
+CODE_PATH_VARIABLES = ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "ONEDNN_MAX_CPU_ISA", "SOUNDMIND_NATIVE_MATH")
+
+
+def machine_description() -> dict[str, Any]:
+    """The CPU, its vector extensions, the BLAS kernel numpy's OpenBLAS picked, numpy's dispatched
+    SIMD targets, and the code-path settings in force."""
+    import numpy
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    from threadpoolctl import threadpool_info
+
+    cpu_model, flags = platform.processor() or platform.machine(), set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name") and cpu_model in ("", platform.machine()):
+                cpu_model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    return {
+        "cpu": cpu_model,
+        "avx2": "avx2" in flags,
+        "avx512f": "avx512f" in flags,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numpy_simd_targets_in_use": sorted(name for name in __cpu_dispatch__ if __cpu_features__.get(name)),
+        "blas": sorted({f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')})"
+                        for info in threadpool_info() if info.get("user_api") == "blas"}),
+        "code_path_settings": {name: os.environ[name] for name in CODE_PATH_VARIABLES if name in os.environ},
+    }
