@@ -3,7 +3,7 @@
     python scripts/features_across_machines.py compute CLIPS_DIR OUT.npz [--native]
     python scripts/features_across_machines.py compare A.npz B.npz --label NAME [--write [REPORT]]
 
-`compute` writes the 392-value rich vector (soundmind.features.rich_feature_vector, as the
+`compute` writes the 392-value rich vector (soundmind.features.spectral.rich_feature_vector, as the
 extract-features stage computes it: one BLAS thread per worker) of every .flac/.wav under CLIPS_DIR,
 in sorted order, with a description of the machine. By default the CPU code paths are pinned as in
 every pipeline stage (stages/__init__.py); --native leaves each library to pick its fastest paths.
