@@ -11,7 +11,7 @@ from typing import Any
 
 from soundmind.data.ravdess import ACTORS
 from soundmind.errors import ParamsError
-from soundmind.models.kinds import KERAS_ARCHITECTURES, SKLEARN_KINDS
+from soundmind.models.architectures import KERAS_ARCHITECTURES, SKLEARN_ARCHITECTURES
 from soundmind.params import require, require_choice, require_positive_int
 
 TRAINING_KEYS = (
@@ -79,15 +79,15 @@ def validate_model_params(name: str, params: dict[str, Any]) -> None:
         )
 
 
-def validate_sklearn_spec(prefix: str, spec: Any, kind_key: str) -> None:
-    """A scikit-learn model's settings: a known kind and feature set; C (a positive number or a non-empty
+def validate_sklearn_spec(prefix: str, spec: Any) -> None:
+    """A scikit-learn model's settings: a known architecture and feature set; C (a positive number or a non-empty
     list of them) and n_estimators (a positive integer) where given."""
     spec = _mapping(spec, prefix)
-    for key in (kind_key, "feature_set"):
+    for key in ("architecture", "feature_set"):
         if key not in spec:
             raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
-    if spec[kind_key] not in SKLEARN_KINDS:
-        raise ParamsError(f"params.yaml: '{prefix}.{kind_key}' must be one of {', '.join(SKLEARN_KINDS)}.")
+    if spec["architecture"] not in SKLEARN_ARCHITECTURES:
+        raise ParamsError(f"params.yaml: '{prefix}.architecture' must be one of {', '.join(SKLEARN_ARCHITECTURES)}.")
     _known_feature_set(prefix, spec["feature_set"])
     if "C" in spec:
         grid = spec["C"] if isinstance(spec["C"], list) else [spec["C"]]
@@ -101,7 +101,7 @@ def validate_sklearn_spec(prefix: str, spec: Any, kind_key: str) -> None:
 
 def validate_sklearn_params(name: str, params: dict[str, Any]) -> None:
     """A scikit-learn ``train.<name>`` block."""
-    validate_sklearn_spec(f"train.{name}", params, "architecture")
+    validate_sklearn_spec(f"train.{name}", params)
 
 
 def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: dict[str, Any]) -> None:
@@ -116,7 +116,7 @@ def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: 
             raise ParamsError(f"params.yaml: '{prefix}.members' names {member!r}, which is not another train.* model.")
     own_members = _mapping(params["sklearn_members"], f"{prefix}.sklearn_members")
     for member, spec in own_members.items():
-        validate_sklearn_spec(f"{prefix}.sklearn_members.{member}", spec, "kind")
+        validate_sklearn_spec(f"{prefix}.sklearn_members.{member}", spec)
         if member in members:
             raise ParamsError(f"params.yaml: '{prefix}.sklearn_members.{member}' has the name of a member in '{prefix}.members'.")
     if len(members) + len(own_members) < 2:
@@ -136,12 +136,12 @@ def check_train(models: Any) -> None:
         architecture = block.get("architecture")
         if architecture in KERAS_ARCHITECTURES:
             validate_model_params(name, block)
-        elif architecture in SKLEARN_KINDS:
+        elif architecture in SKLEARN_ARCHITECTURES:
             validate_sklearn_params(name, block)
         elif architecture == "ensemble":
             validate_ensemble_params(name, block, models)
         else:
-            known = ", ".join((*KERAS_ARCHITECTURES, *SKLEARN_KINDS, "ensemble"))
+            known = ", ".join((*KERAS_ARCHITECTURES, *SKLEARN_ARCHITECTURES, "ensemble"))
             raise ParamsError(f"params.yaml: 'train.{name}.architecture' is {architecture!r}; known: {known}.")
 
 
@@ -178,10 +178,10 @@ def check_cv_models(names: Any, models: dict[str, Any]) -> None:
         block = models.get(name) if isinstance(name, str) else None
         if not isinstance(block, dict):
             raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a train.* model.")
-        if block.get("architecture") not in SKLEARN_KINDS or block.get("feature_set") not in SPEAKER_FREE_FEATURE_SETS:
+        if block.get("architecture") not in SKLEARN_ARCHITECTURES or block.get("feature_set") not in SPEAKER_FREE_FEATURE_SETS:
             raise ParamsError(
                 f"params.yaml: 'cv.models' names {name!r}; cross-validation takes scikit-learn models "
-                f"({', '.join(SKLEARN_KINDS)}) on a whole feature table ({', '.join(SPEAKER_FREE_FEATURE_SETS)})."
+                f"({', '.join(SKLEARN_ARCHITECTURES)}) on a whole feature table ({', '.join(SPEAKER_FREE_FEATURE_SETS)})."
             )
 
 
@@ -204,8 +204,8 @@ def check_audit(params: dict[str, Any]) -> None:
     ):
         raise ParamsError(f"params.yaml: 'audit.fractions' must be three positive shares summing to 1, got {fractions!r}.")
     model = _mapping(require(params, "audit.model"), "audit.model")
-    if model.get("kind") not in SKLEARN_KINDS:
-        raise ParamsError(f"params.yaml: 'audit.model.kind' must be one of {', '.join(SKLEARN_KINDS)}.")
+    if model.get("architecture") not in SKLEARN_ARCHITECTURES:
+        raise ParamsError(f"params.yaml: 'audit.model.architecture' must be one of {', '.join(SKLEARN_ARCHITECTURES)}.")
 
 
 def check_params(params: dict[str, Any]) -> None:

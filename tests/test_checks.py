@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from soundmind.models.kinds import KERAS_ARCHITECTURES, SKLEARN_KINDS
+from soundmind.models.architectures import KERAS_ARCHITECTURES, SKLEARN_ARCHITECTURES
 from soundmind.checks import check_params
 from soundmind.errors import ParamsError
 from soundmind.params import load_params
@@ -38,8 +38,8 @@ def test_known_architectures_are_the_ones_the_package_builds():
     from soundmind.models.networks import ARCHITECTURES
 
     assert set(KERAS_ARCHITECTURES) == set(ARCHITECTURES)
-    for kind in SKLEARN_KINDS:
-        build_sklearn_member(kind, {}, seed=0)
+    for architecture in SKLEARN_ARCHITECTURES:
+        build_sklearn_member(architecture, {}, seed=0)
 
 
 BAD_PARAMS = [
@@ -72,7 +72,7 @@ BAD_PARAMS = [
     ("members not a list", lambda p: p["train"]["ensemble"].update(members="baseline"), "train.ensemble.members"),
     ("member trees at zero", lambda p: p["train"]["ensemble"]["sklearn_members"]["extra_trees"].update(n_estimators=0),
      "train.ensemble.sklearn_members.extra_trees.n_estimators"),
-    ("own member shadows a model", lambda p: p["train"]["ensemble"]["sklearn_members"].update(baseline={"kind": "svm", "feature_set": "rich"}),
+    ("own member shadows a model", lambda p: p["train"]["ensemble"]["sklearn_members"].update(baseline={"architecture": "svm", "feature_set": "rich"}),
      "train.ensemble.sklearn_members.baseline"),
     ("no actor left to train", lambda p: p["split"].update(test_actors=[], val_actors=[], n_test_actors=12, n_val_actors=12),
      "split.n_test_actors"),

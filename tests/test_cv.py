@@ -59,8 +59,8 @@ def speaker_shifted_table(n_actors: int = 6, clips_per_emotion: int = 4, seed: i
 
 def test_cross_validation_reports_both_protocols_and_normalisation_helps_with_speaker_offsets():
     table = speaker_shifted_table()
-    models = {"logistic": {"features": "toy", "kind": "logistic", "C": [0.1, 1.0]},
-              "svm": {"features": "toy", "kind": "svm", "C": [1.0]}}
+    models = {"logistic": {"features": "toy", "architecture": "logistic", "C": [0.1, 1.0]},
+              "svm": {"features": "toy", "architecture": "svm", "C": [1.0]}}
     report = cross_validate(
         {"toy": table}, models, n_folds=3, protocols=("plain", "speaker_normalised"), ensemble_rounds=5, seed=0
     )
@@ -79,7 +79,7 @@ def test_cross_validation_refuses_unknown_protocols_and_feature_tables():
     with pytest.raises(ParamsError, match="cv.protocols"):
         cross_validate({"toy": table}, {}, n_folds=3, protocols=("transductive",), ensemble_rounds=5, seed=0)
     with pytest.raises(ParamsError, match="cv.models.svm.features"):
-        cross_validate({"toy": table}, {"svm": {"features": "mfcc", "kind": "svm", "C": [1.0]}},
+        cross_validate({"toy": table}, {"svm": {"features": "mfcc", "architecture": "svm", "C": [1.0]}},
                        n_folds=3, protocols=("plain",), ensemble_rounds=5, seed=0)
 
 
@@ -104,7 +104,7 @@ def test_the_audit_finds_the_leak_and_the_inflated_accuracy():
                 copies.append({"source_clip": clip_id, "actor": actor, "emotion": emotion, **dict(zip(RICH_FEATURE_NAMES, noisy))})
     report = audit_seed_protocol(
         pd.DataFrame(originals), pd.DataFrame(copies), honest_train_actors=[1, 2, 3, 4, 5, 6], honest_test_actors=[7, 8],
-        model={"kind": "svm", "C": 10.0}, fractions=(0.7, 0.15, 0.15), seed=0,
+        model={"architecture": "svm", "C": 10.0}, fractions=(0.7, 0.15, 0.15), seed=0,
     )
     assert report["seed_protocol"]["test_rows_with_a_sibling_in_training"] > 0.9
     assert report["seed_protocol"]["test_accuracy"] > 0.6

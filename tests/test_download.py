@@ -13,7 +13,8 @@ from typing import Iterator
 
 import pytest
 
-from soundmind.data.download import download_file, extract_zip, md5_of_file
+from soundmind.data.download import download_file, md5_of_file
+from soundmind.data.unpack import extract_zip
 from soundmind.errors import DownloadError
 from tests.http_server import Server, serve
 

@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from soundmind.data.download import download_file, extract_zip
+from soundmind.data.download import download_file
+from soundmind.data.unpack import extract_zip
 from soundmind.errors import CorpusError, DownloadError
 from soundmind.files import staging_folder
 from soundmind.data.ingest import UPSTREAM_ZIP_NAME, find_local_source

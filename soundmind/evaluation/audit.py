@@ -99,7 +99,7 @@ def audit_seed_protocol(
 def fit_and_score(model: dict[str, Any], train: pd.DataFrame, test: pd.DataFrame, seed: int) -> float:
     """Return the test accuracy of ``model`` (a scikit-learn member spec) fitted on ``train``."""
     # The seed's recipe as it was: calibration folds ignore speakers in both arms of the comparison.
-    classifier = build_sklearn_member(model["kind"], model, seed)
+    classifier = build_sklearn_member(model["architecture"], model, seed)
     classifier.fit(train[RICH_FEATURE_NAMES].to_numpy(), encode_labels(train["emotion"]))
     return float(accuracy_score(encode_labels(test["emotion"]), classifier.predict(test[RICH_FEATURE_NAMES].to_numpy())))
 

@@ -63,10 +63,10 @@ class FeatureView:
 
 
 def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Return the cross-validation recipe of each named ``train`` entry: its feature family, kind and C grid."""
+    """Return the cross-validation recipe of each named ``train`` entry: its feature family, architecture and C grid."""
     check_cv_models(names, train_params)
     return {
-        name: {**train_params[name], "kind": train_params[name]["architecture"],
+        name: {**train_params[name],
                "features": feature_family(train_params[name]["feature_set"])}
         for name in names
     }

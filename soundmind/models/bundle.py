@@ -1,6 +1,6 @@
 """Model bundles on disk: everything inference needs, written byte-for-byte reproducibly.
 
-Three kinds share one interface (``labels``, ``feature_set``, ``sample_rate``, ``probabilities``):
+Three frameworks share one interface (``labels``, ``feature_set``, ``sample_rate``, ``probabilities``):
 Keras models (one per training seed, averaged) with their scaler, a scikit-learn pipeline, and a
 soft-voting ensemble of bundles.
 """
@@ -185,17 +185,17 @@ def _write_bundle_files(bundle: AnyBundle, folder: Path) -> None:
         for seed, model in bundle.models.items():
             save_keras_deterministically(model, folder / seed_model_file(seed))
         joblib.dump(bundle.scaler, folder / SCALER_FILE)
-        kind = "keras"
+        framework = "keras"
     elif isinstance(bundle, SklearnBundle):
         joblib.dump(bundle.pipeline, folder / PIPELINE_FILE)
-        kind = "sklearn"
+        framework = "sklearn"
     else:
         for name, member in bundle.members.items():
             (folder / MEMBERS_DIR / name).mkdir(parents=True)
             _write_bundle_files(member, folder / MEMBERS_DIR / name)
-        kind = "ensemble"
+        framework = "ensemble"
     write_json(folder / LABELS_FILE, bundle.labels)
-    metadata = {**bundle.metadata, "kind": kind}
+    metadata = {**bundle.metadata, "framework": framework}
     if isinstance(bundle, EnsembleBundle):
         metadata["weights"] = bundle.weights
     if isinstance(bundle, Bundle):
@@ -216,10 +216,10 @@ def load_bundle(directory: Path | str) -> AnyBundle:
         raise FileNotFoundError(f"{directory}: not a model bundle (missing {METADATA_FILE} or {LABELS_FILE}).")
     metadata = json.loads((directory / METADATA_FILE).read_text())
     labels = json.loads((directory / LABELS_FILE).read_text())
-    kind = metadata.get("kind", "keras")
-    if kind == "sklearn":
+    framework = metadata.get("framework", "keras")
+    if framework == "sklearn":
         return SklearnBundle(joblib.load(directory / PIPELINE_FILE), labels, metadata)
-    if kind == "ensemble":
+    if framework == "ensemble":
         members = {name: load_bundle(directory / MEMBERS_DIR / name) for name in metadata["weights"]}
         return EnsembleBundle(members, metadata["weights"], labels, metadata)
     model_files = {int(seed): seed_model_file(int(seed)) for seed in metadata.get("seeds", [])}

@@ -50,7 +50,7 @@ def train_ensemble(
     for member_name, member_params in params["sklearn_members"].items():
         feature_set = member_params.get("feature_set", "rich")
         train_rows, _ = split_rows(tables[feature_family(feature_set)])
-        pipeline = build_sklearn_member(member_params["kind"], member_params, seed, train_rows["actor"].to_numpy())
+        pipeline = build_sklearn_member(member_params["architecture"], member_params, seed, train_rows["actor"].to_numpy())
         pipeline.fit(train_rows[feature_names(feature_set)].to_numpy(), encode_labels(train_rows["emotion"]))
         members[member_name] = SklearnBundle(
             pipeline, list(EMOTIONS),

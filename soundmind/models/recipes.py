@@ -20,7 +20,7 @@ from soundmind.features.tables import (
 )
 from soundmind.models.bundle import SklearnBundle, TrainingResult, common_sample_rate, load_bundle
 from soundmind.models.ensemble import ensemble_families, train_ensemble
-from soundmind.models.kinds import SKLEARN_KINDS
+from soundmind.models.architectures import SKLEARN_ARCHITECTURES
 from soundmind.models.sklearn_models import fit_with_selection
 from soundmind.params import require
 from soundmind.paths import MODELS, TRAINING_REPORTS
@@ -46,10 +46,10 @@ def train_named_model(name: str, params: dict[str, Any]) -> TrainingResult:
     feature_set = model_params["feature_set"]
     family = feature_family(feature_set)
     # scikit-learn models read their family's whole table, the networks the table of their own feature set.
-    path = family_table_path(family if architecture in SKLEARN_KINDS else feature_set)
+    path = family_table_path(family if architecture in SKLEARN_ARCHITECTURES else feature_set)
     settings = {family: require_current_table(path, family_settings_from_params(params, family))}
     table = pd.read_parquet(path)
-    if architecture in SKLEARN_KINDS:
+    if architecture in SKLEARN_ARCHITECTURES:
         bundle, summary = train_sklearn_bundle(name, model_params, table, seed=seed, feature_settings=settings)
         return TrainingResult(bundle=bundle, histories={}, summary=summary)
     # Imported only for a network, so that the scikit-learn stages never load TensorFlow.
@@ -63,18 +63,17 @@ def train_named_model(name: str, params: dict[str, Any]) -> TrainingResult:
 def train_sklearn_bundle(
     name: str, params: dict[str, Any], table: pd.DataFrame, *, seed: int, feature_settings: dict[str, dict[str, Any]]
 ) -> tuple[SklearnBundle, dict[str, Any]]:
-    """Return a scikit-learn model of ``train.<name>`` (its ``architecture`` is the member kind) fitted on the
-    train split with C chosen on the val actors, as a bundle, and its training summary."""
-    spec = {**params, "kind": params["architecture"]}
-    columns = feature_names(spec["feature_set"])
+    """Return a scikit-learn model of ``train.<name>`` fitted on the train split with C chosen on the val
+    actors, as a bundle, and its training summary."""
+    columns = feature_names(params["feature_set"])
     train_rows, val_rows = split_rows(table)
     val_accuracy, chosen, pipeline = fit_with_selection(
-        spec, train_x=train_rows[columns].to_numpy(), train_y=encode_labels(train_rows["emotion"]),
+        params, train_x=train_rows[columns].to_numpy(), train_y=encode_labels(train_rows["emotion"]),
         val_x=val_rows[columns].to_numpy(), val_y=encode_labels(val_rows["emotion"]), seed=seed,
         train_groups=train_rows["actor"].to_numpy(),
     )
     summary = {"val_accuracy": round(float(val_accuracy), 6), "C": chosen, "n_train_clips": int(len(train_rows))}
-    metadata = {"name": name, "architecture": spec["architecture"], "feature_set": spec["feature_set"],
+    metadata = {"name": name, "architecture": params["architecture"], "feature_set": params["feature_set"],
                 "sample_rate": common_sample_rate(feature_settings), "feature_settings": feature_settings,
-                "params": spec, "seed": seed, **summary}
+                "params": params, "seed": seed, **summary}
     return SklearnBundle(pipeline, list(EMOTIONS), metadata), summary

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from soundmind.models.kinds import SKLEARN_KINDS
+from soundmind.models.architectures import SKLEARN_ARCHITECTURES
 
 
 def calibration_splits(groups: np.ndarray | None, n_splits: int = 3):
@@ -26,25 +26,25 @@ def calibration_splits(groups: np.ndarray | None, n_splits: int = 3):
     return list(folds.split(np.zeros(len(groups)), groups=groups))
 
 
-def build_sklearn_member(kind: str, params: dict[str, Any], seed: int, groups: np.ndarray | None = None) -> Pipeline:
+def build_sklearn_member(architecture: str, params: dict[str, Any], seed: int, groups: np.ndarray | None = None) -> Pipeline:
     """Return a standardising pipeline around one classifier that gives class probabilities.
 
     ``groups`` (the actor of each training row) makes the SVM's calibration folds speaker-independent.
     """
-    if kind == "svm":
+    if architecture == "svm":
         # Platt-scaled probabilities from one SVC fit (SVC(probability=True) is deprecated).
         classifier = CalibratedClassifierCV(
             SVC(C=params.get("C", 10.0), gamma="scale", class_weight="balanced", random_state=seed),
             ensemble=False,
             cv=calibration_splits(groups),
         )
-    elif kind == "logistic":
+    elif architecture == "logistic":
         classifier = LogisticRegression(C=params.get("C", 0.1), max_iter=5000, class_weight="balanced")
-    elif kind == "extra_trees":
+    elif architecture == "extra_trees":
         classifier = ExtraTreesClassifier(n_estimators=params.get("n_estimators", 500), class_weight="balanced",
                                           random_state=seed, n_jobs=-1)
     else:
-        raise ValueError(f"unknown scikit-learn member kind {kind!r}; known: {', '.join(SKLEARN_KINDS)}")
+        raise ValueError(f"unknown scikit-learn architecture {architecture!r}; known: {', '.join(SKLEARN_ARCHITECTURES)}")
     return make_pipeline(StandardScaler(), classifier)
 
 
@@ -59,7 +59,7 @@ def fit_with_selection(
     best = None
     for value in grid if isinstance(grid, list) else [grid]:
         candidate = {**spec, "C": value} if value is not None else spec
-        model = build_sklearn_member(spec["kind"], candidate, seed, train_groups)
+        model = build_sklearn_member(spec["architecture"], candidate, seed, train_groups)
         model.fit(train_x, train_y)
         val_accuracy = accuracy_score(val_y, model.predict(val_x))
         if best is None or val_accuracy > best[0]:

@@ -1,0 +1,7 @@
+"""The architectures a ``train.<name>.architecture`` can name: which training path a stage takes.
+
+Names only, no imports, so the params check can use them without loading TensorFlow.
+"""
+
+KERAS_ARCHITECTURES = ("baseline", "enhanced", "optimized")
+SKLEARN_ARCHITECTURES = ("svm", "logistic", "extra_trees")
