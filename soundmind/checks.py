@@ -11,7 +11,8 @@ from typing import Any
 
 from soundmind.data.ravdess import ACTORS
 from soundmind.errors import ParamsError
-from soundmind.models.architectures import KERAS_ARCHITECTURES, SKLEARN_ARCHITECTURES
+from soundmind.frame_checks import check_frames, validate_crnn_params
+from soundmind.models.architectures import FRAME_ARCHITECTURES, KERAS_ARCHITECTURES, SKLEARN_ARCHITECTURES
 from soundmind.params import require, require_choice, require_positive_int
 
 TRAINING_KEYS = (
@@ -46,12 +47,13 @@ def _list(value: Any, key: str) -> list[Any]:
 
 
 def _known_feature_set(prefix: str, feature_set: Any) -> None:
-    from soundmind.features.sets import feature_family
+    """A feature set of vectors (the frames are the CRNN's alone)."""
+    from soundmind.features.sets import VECTOR_FEATURE_SETS
 
-    try:
-        feature_family(feature_set)
-    except (ValueError, TypeError) as error:
-        raise ParamsError(f"params.yaml: '{prefix}.feature_set': {error}.") from error
+    if feature_set not in VECTOR_FEATURE_SETS:
+        raise ParamsError(
+            f"params.yaml: '{prefix}.feature_set' is {feature_set!r}; known: {', '.join(VECTOR_FEATURE_SETS)}."
+        )
 
 
 def validate_model_params(name: str, params: dict[str, Any]) -> None:
@@ -126,8 +128,9 @@ def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: 
         raise ParamsError(f"params.yaml: '{prefix}.selection_rounds' must be a positive integer, got {rounds!r}.")
 
 
-def check_train(models: Any) -> None:
-    """``train``: every block a known Keras, scikit-learn or ensemble model with valid settings."""
+def check_train(models: Any, n_mels: int = 64) -> None:
+    """``train``: every block a known Keras, CRNN, scikit-learn or ensemble model with valid settings
+    (``n_mels``: ``frames.n_mels``, which a CRNN's pooling must leave a band of)."""
     if not isinstance(models, dict) or not models:
         raise ParamsError("params.yaml: 'train' must map model names to their blocks.")
     for name, block in models.items():
@@ -136,12 +139,14 @@ def check_train(models: Any) -> None:
         architecture = block.get("architecture")
         if architecture in KERAS_ARCHITECTURES:
             validate_model_params(name, block)
+        elif architecture in FRAME_ARCHITECTURES:
+            validate_crnn_params(name, block, n_mels)
         elif architecture in SKLEARN_ARCHITECTURES:
             validate_sklearn_params(name, block)
         elif architecture == "ensemble":
             validate_ensemble_params(name, block, models)
         else:
-            known = ", ".join((*KERAS_ARCHITECTURES, *SKLEARN_ARCHITECTURES, "ensemble"))
+            known = ", ".join((*KERAS_ARCHITECTURES, *FRAME_ARCHITECTURES, *SKLEARN_ARCHITECTURES, "ensemble"))
             raise ParamsError(f"params.yaml: 'train.{name}.architecture' is {architecture!r}; known: {known}.")
 
 
@@ -173,15 +178,18 @@ def check_fold_count(folds: Any, n_actors: int = len(ACTORS)) -> None:
 
 
 def check_cv_models(names: Any, models: dict[str, Any]) -> None:
-    """``cv.models``: scikit-learn ``train.*`` entries on a whole feature table."""
+    """``cv.models``: scikit-learn ``train.*`` entries on a whole feature table, or CRNNs."""
     for name in _list(names, "cv.models"):
         block = models.get(name) if isinstance(name, str) else None
         if not isinstance(block, dict):
             raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a train.* model.")
+        if block.get("architecture") in FRAME_ARCHITECTURES:
+            continue
         if block.get("architecture") not in SKLEARN_ARCHITECTURES or block.get("feature_set") not in SPEAKER_FREE_FEATURE_SETS:
             raise ParamsError(
                 f"params.yaml: 'cv.models' names {name!r}; cross-validation takes scikit-learn models "
-                f"({', '.join(SKLEARN_ARCHITECTURES)}) on a whole feature table ({', '.join(SPEAKER_FREE_FEATURE_SETS)})."
+                f"({', '.join(SKLEARN_ARCHITECTURES)}) on a whole feature table ({', '.join(SPEAKER_FREE_FEATURE_SETS)}) "
+                f"and {', '.join(FRAME_ARCHITECTURES)}."
             )
 
 
@@ -193,6 +201,8 @@ def check_cv(params: dict[str, Any]) -> None:
         raise ParamsError(f"params.yaml: 'cv.protocols' must be a non-empty list of {', '.join(CV_PROTOCOLS)}, got {protocols!r}.")
     require_positive_int(params, "cv.ensemble_rounds")
     check_cv_models(require(params, "cv.models"), require(params, "train"))
+    if any(params["train"][name]["architecture"] in FRAME_ARCHITECTURES for name in params["cv"]["models"]):
+        require_positive_int(params, "cv.crnn_seeds")
 
 
 def check_audit(params: dict[str, Any]) -> None:
@@ -226,6 +236,7 @@ def check_params(params: dict[str, Any]) -> None:
     except ValueError as error:
         raise ParamsError(f"params.yaml: features: {error}.") from error
     backend_from_params(params)
-    check_train(require(params, "train"))
+    check_frames(params)
+    check_train(require(params, "train"), require_positive_int(params, "frames.n_mels"))
     check_cv(params)
     check_audit(params)

@@ -1,8 +1,8 @@
-"""cross-validate: 6-fold actor cross-validation of the cv.models, plain and speaker-normalised."""
+"""cross-validate: 6-fold actor cross-validation of the cv.models (the CRNN included), plain and speaker-normalised."""
 
 from soundmind.evaluation.cv import cross_validate, cv_model_specs, fold_accuracy, fold_accuracy_by_model
 from soundmind.evaluation.plots import save_cv_png
-from soundmind.features.tables import load_family_tables
+from soundmind.features.frame_store import frame_settings_dict, load_family_inputs
 from soundmind.files import write_json, write_table
 from soundmind.params import load_params, require, require_positive_int
 from soundmind.paths import CV_PLOT, CV_REPORT, cv_folds_table
@@ -13,10 +13,14 @@ def main() -> None:
     params = load_params()
     models = cv_model_specs(require(params, "cv.models"), require(params, "train"))
     protocols = list(require(params, "cv.protocols"))
+    families = {spec["features"] for spec in models.values()}
+    # Frames made with other settings than params.yaml's are refused (StaleFeaturesError).
+    expected_frames = frame_settings_dict(params) if "frames" in families else None
     report = cross_validate(
-        load_family_tables({spec["features"] for spec in models.values()}), models,
+        load_family_inputs(families, expected_frames=expected_frames), models,
         n_folds=require_positive_int(params, "cv.folds"), protocols=tuple(protocols),
         ensemble_rounds=require_positive_int(params, "cv.ensemble_rounds"), seed=require(params, "base.seed"),
+        crnn_seeds=require_positive_int(params, "cv.crnn_seeds") if expected_frames else 1,
     )
     write_json(CV_REPORT, report)
     long_table = fold_accuracy(report, protocols)

@@ -5,7 +5,7 @@ import sys
 from soundmind.errors import ParamsError
 from soundmind.evaluation.metrics import describe, evaluate_models
 from soundmind.evaluation.plots import save_confusion_png, save_per_class_png
-from soundmind.features.tables import load_family_tables
+from soundmind.features.frame_store import load_family_inputs
 from soundmind.files import write_json, write_table
 from soundmind.models.bundle import load_bundle
 from soundmind.paths import EVALUATION_PLOTS, METRICS, MODELS, PREDICTIONS
@@ -17,7 +17,7 @@ def main() -> None:
     if not model_names:
         raise ParamsError("usage: python -m stages.evaluate MODEL_NAME [MODEL_NAME ...]")
     bundles = {name: load_bundle(MODELS / name) for name in model_names}
-    tables = load_family_tables({"rich"}.union(*(bundle.required_families() for bundle in bundles.values())))
+    tables = load_family_inputs({"rich"}.union(*(bundle.required_families() for bundle in bundles.values())))
     evaluation = evaluate_models(bundles, tables)
     for name, metrics in evaluation.metrics.items():
         write_table(evaluation.predictions[name], PREDICTIONS / f"{name}.csv")

@@ -2,7 +2,9 @@
 
 Fold k tests actors 4k+1 ... 4k+4 and stops/selects on the next fold's four actors; the other
 sixteen train. Two protocols are kept apart: ``plain`` (nothing known about test speakers) and
-``speaker_normalised`` (each actor's features standardised with that actor's own unlabelled clips).
+``speaker_normalised`` (each actor's features standardised with that actor's own unlabelled clips). The
+CRNN reads the frame store: each clip standardised per band with its own statistics (plain) or with its
+actor's (speaker-normalised).
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from sklearn.metrics import accuracy_score, f1_score
 from soundmind.checks import CV_PROTOCOLS, check_cv_models, check_fold_count
 from soundmind.data.ravdess import EMOTIONS
 from soundmind.errors import ParamsError
+from soundmind.features.frames import FrameSettings, speaker_normalise_frames, standardise_per_band
 from soundmind.features.sets import feature_family
 from soundmind.features.tables import METADATA_COLUMNS, encode_labels
+from soundmind.models.architectures import FRAME_ARCHITECTURES
+from soundmind.models.seeds import training_seeds
 from soundmind.models.sklearn_models import fit_with_selection
 from soundmind.models.voting import greedy_weights, weighted_vote
 
@@ -62,6 +67,37 @@ class FeatureView:
         return speaker_normalise(self.matrix, self.actors) if protocol == "speaker_normalised" else self.matrix
 
 
+@dataclass
+class FrameView:
+    """The original clips' frames (decibels), in the clip order shared by all views, and their settings."""
+
+    clips: list[np.ndarray]
+    actors: np.ndarray
+    settings: dict[str, Any]
+
+    def for_protocol(self, protocol: str) -> list[np.ndarray]:
+        if protocol == "speaker_normalised":
+            return speaker_normalise_frames(self.clips, self.actors)
+        return [standardise_per_band(frames) for frames in self.clips]
+
+
+def crnn_on_fold(
+    spec: dict[str, Any], view: FrameView, masks: dict[str, np.ndarray], labels: np.ndarray, protocol: str, seeds: list[int]
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Train ``seeds`` CRNNs on the fold's train clips, each keeping its epoch best on the val clips; return their
+    averaged val accuracy and their averaged val and test probabilities."""
+    # Imported here: only a cross-validation with a CRNN loads TensorFlow.
+    from soundmind.models.crnn_training import fold_probabilities
+
+    clips = view.for_protocol(protocol)
+    part = {name: [clips[row] for row in np.flatnonzero(mask)] for name, mask in masks.items()}
+    return fold_probabilities(
+        spec, seeds, train_clips=part["train"], train_y=labels[masks["train"]], val_clips=part["val"],
+        val_y=labels[masks["val"]], test_clips=part["test"],
+        crop_frames=FrameSettings(**view.settings).frames_in(spec["crop_seconds"]),
+    )
+
+
 def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Return the cross-validation recipe of each named ``train`` entry: its feature family, architecture and C grid."""
     check_cv_models(names, train_params)
@@ -73,14 +109,22 @@ def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) ->
 
 
 def run_fold(
-    fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, FeatureView], *, labels: np.ndarray,
-    actors: np.ndarray, protocol: str, ensemble_rounds: int, seed: int,
+    fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, Any], *, labels: np.ndarray,
+    actors: np.ndarray, protocol: str, ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
 ) -> dict[str, Any]:
     """Every model of ``models`` on one fold, plus their soft-voting ensemble weighted on val actors."""
     test, val = np.isin(actors, fold.test_actors), np.isin(actors, fold.val_actors)
     train = ~(test | val)
     results, val_probabilities, test_probabilities = {}, {}, {}
     for name, spec in models.items():
+        if spec["architecture"] in FRAME_ARCHITECTURES:
+            seeds = training_seeds(seed, crnn_seeds)
+            val_accuracy, val_probabilities[name], test_probabilities[name] = crnn_on_fold(
+                spec, views[spec["features"]], {"train": train, "val": val, "test": test}, labels, protocol, seeds
+            )
+            results[name] = {"seeds": seeds, "val_accuracy": round(float(val_accuracy), 4),
+                             **scores(labels[test], test_probabilities[name])}
+            continue
         matrix = views[spec["features"]].for_protocol(protocol)
         val_accuracy, chosen, model = fit_with_selection(
             spec, train_x=matrix[train], train_y=labels[train], val_x=matrix[val], val_y=labels[val], seed=seed,
@@ -118,29 +162,34 @@ def summarise(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def aligned_views(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, FeatureView], np.ndarray, np.ndarray]:
-    """Return the original clips only, in one clip order for every table; returns the views, labels and actors."""
-    originals = {
-        name: table[table["augmentation"] == "none"].sort_values("clip_id").reset_index(drop=True)
-        for name, table in tables.items()
-    }
+def aligned_views(tables: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Return the original clips only, in one clip order for every table (and the frame store, duck-typed by
+    its ``frames_of``); returns the views, labels and actors."""
+    def original_rows(table: Any) -> pd.DataFrame:
+        rows = table.index if hasattr(table, "frames_of") else table
+        return rows[rows["augmentation"] == "none"].sort_values("clip_id").reset_index(drop=True)
+
+    originals = {name: original_rows(table) for name, table in tables.items()}
     reference = next(iter(originals.values()))
     for name, table in originals.items():
         if not table["clip_id"].equals(reference["clip_id"]):
             raise ValueError(f"feature table {name!r} does not hold the same clips as the others")
     actors = reference["actor"].to_numpy()
     views = {
-        name: FeatureView(table.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64), actors)
-        for name, table in originals.items()
+        name: FrameView(tables[name].frames_of(rows["clip_id"].tolist()), actors, tables[name].settings)
+        if hasattr(tables[name], "frames_of")
+        else FeatureView(rows.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64), actors)
+        for name, rows in originals.items()
     }
     return views, encode_labels(reference["emotion"]), actors
 
 
 def cross_validate(
     tables: dict[str, pd.DataFrame], models: dict[str, dict[str, Any]], *,
-    n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int,
+    n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
 ) -> dict[str, Any]:
-    """Return every model's and their ensemble's figures per fold and over folds, for each protocol."""
+    """Return every model's and their ensemble's figures per fold and over folds, for each protocol
+    (a CRNN averaged over ``crnn_seeds`` seeds per fold)."""
     unknown = sorted(set(protocols) - set(CV_PROTOCOLS))
     if unknown:
         raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(CV_PROTOCOLS)}.")
@@ -154,7 +203,7 @@ def cross_validate(
     for protocol in protocols:
         per_fold = [
             run_fold(fold, models, views, labels=labels, actors=actors, protocol=protocol,
-                     ensemble_rounds=ensemble_rounds, seed=seed)
+                     ensemble_rounds=ensemble_rounds, seed=seed, crnn_seeds=crnn_seeds)
             for fold in folds
         ]
         report[protocol] = {"summary": summarise(per_fold), "per_fold": per_fold}

@@ -8,8 +8,9 @@ import numpy as np
 
 from soundmind.features.spectral import MFCC_MEAN_COUNT, RICH_FEATURE_NAMES, FeatureSettings, rich_feature_vector
 
-# feature set -> the family it is taken from
-FEATURE_SETS = {"rich": "rich", "mfcc40": "rich", "compare": "compare", "egemaps": "egemaps"}
+# feature set -> the family it is taken from; "frames" are log-mel sequences (features/frames.py), not vectors
+FEATURE_SETS = {"rich": "rich", "mfcc40": "rich", "compare": "compare", "egemaps": "egemaps", "frames": "frames"}
+VECTOR_FEATURE_SETS = tuple(name for name in FEATURE_SETS if name != "frames")
 FAMILIES = tuple(dict.fromkeys(FEATURE_SETS.values()))
 
 

@@ -28,7 +28,9 @@ SETTINGS_KEY = "soundmind.feature_settings"  # the Parquet metadata key of a tab
 
 
 def family_table_path(family: str, features_dir: Path = FEATURES) -> Path:
-    """Return where ``family``'s table lives."""
+    """Return where ``family``'s table lives (for the frames, the index of the frame store, features/frames/)."""
+    if family == "frames":
+        return Path(features_dir) / "frames" / "index.parquet"
     return Path(features_dir) / f"{family}.parquet"
 
 
@@ -125,10 +127,14 @@ def load_family_tables(families: set[str] | list[str], features_dir: Path = FEAT
     return {family: pd.read_parquet(family_table_path(family, features_dir)) for family in sorted(families)}
 
 
-def family_matrices(tables: dict[str, pd.DataFrame], clip_ids: list[str]) -> dict[str, np.ndarray]:
-    """Return each family's full vectors for ``clip_ids``, in that order: what bundles' ``probabilities`` take."""
+def family_matrices(tables: dict[str, Any], clip_ids: list[str]) -> dict[str, Any]:
+    """Return each family's full vectors for ``clip_ids``, in that order: what bundles' ``probabilities`` take.
+
+    A frame store (``frame_store.FrameStore``, duck-typed here so that the vector stages never import the
+    frame code) gives the list of the clips' frame arrays instead."""
     return {
-        family: table.set_index("clip_id").loc[list(clip_ids), feature_names(family)].to_numpy(dtype=np.float32)
+        family: table.frames_of(list(clip_ids)) if hasattr(table, "frames_of")
+        else table.set_index("clip_id").loc[list(clip_ids), feature_names(family)].to_numpy(dtype=np.float32)
         for family, table in tables.items()
     }
 

@@ -1,8 +1,8 @@
 """Model bundles on disk: everything inference needs, written byte-for-byte reproducibly.
 
-Three frameworks share one interface (``labels``, ``feature_set``, ``sample_rate``, ``probabilities``):
-Keras models (one per training seed, averaged) with their scaler, a scikit-learn pipeline, and a
-soft-voting ensemble of bundles.
+Four frameworks share one interface (``labels``, ``feature_set``, ``sample_rate``, ``probabilities``):
+Keras models (one per training seed, averaged) with their scaler, the CRNN's Keras models over log-mel
+frames (``frame_bundle.FrameBundle``), a scikit-learn pipeline, and a soft-voting ensemble of bundles.
 """
 
 from __future__ import annotations
@@ -109,9 +109,10 @@ class Bundle(_BundleBase):
     models' probabilities."""
 
     models: dict[int, keras.Model]
-    scaler: StandardScaler
+    scaler: StandardScaler | None
     labels: list[str]
     metadata: dict[str, Any]
+    framework = "keras"  # what bundle.json records; the CRNN's subclass (models/frame_bundle.py) says "crnn"
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -184,8 +185,9 @@ def _write_bundle_files(bundle: AnyBundle, folder: Path) -> None:
     if isinstance(bundle, Bundle):
         for seed, model in bundle.models.items():
             save_keras_deterministically(model, folder / seed_model_file(seed))
-        joblib.dump(bundle.scaler, folder / SCALER_FILE)
-        framework = "keras"
+        if bundle.scaler is not None:
+            joblib.dump(bundle.scaler, folder / SCALER_FILE)
+        framework = bundle.framework
     elif isinstance(bundle, SklearnBundle):
         joblib.dump(bundle.pipeline, folder / PIPELINE_FILE)
         framework = "sklearn"
@@ -223,14 +225,17 @@ def load_bundle(directory: Path | str) -> AnyBundle:
         members = {name: load_bundle(directory / MEMBERS_DIR / name) for name in metadata["weights"]}
         return EnsembleBundle(members, metadata["weights"], labels, metadata)
     model_files = {int(seed): seed_model_file(int(seed)) for seed in metadata.get("seeds", [])}
-    missing = [name for name in (*model_files.values(), SCALER_FILE) if not (directory / name).is_file()]
+    # A CRNN normalises each clip itself: its bundle holds no scaler.
+    needed = (*model_files.values(), *([] if framework == "crnn" else [SCALER_FILE]))
+    missing = [name for name in needed if not (directory / name).is_file()]
     if missing or not model_files:
         raise FileNotFoundError(
             f"{directory}: not a model bundle (missing {', '.join(missing) or 'the list of seeds in ' + METADATA_FILE})."
         )
-    return Bundle(
-        models={seed: _load_keras_model(directory / name) for seed, name in model_files.items()},
-        scaler=joblib.load(directory / SCALER_FILE),
-        labels=labels,
-        metadata=metadata,
-    )
+    models = {seed: _load_keras_model(directory / name) for seed, name in model_files.items()}
+    if framework == "crnn":
+        # Imported here: frame_bundle imports this module.
+        from soundmind.models.frame_bundle import FrameBundle
+
+        return FrameBundle(models=models, scaler=None, labels=labels, metadata=metadata)
+    return Bundle(models=models, scaler=joblib.load(directory / SCALER_FILE), labels=labels, metadata=metadata)

@@ -15,7 +15,7 @@ from soundmind.features.tables import encode_labels, load_feature_matrix, split_
 from soundmind.models.bundle import Bundle, TrainingResult, common_sample_rate
 from soundmind.models.keras_backend import keras, tensorflow
 from soundmind.models.networks import build_model
-from soundmind.models.seeds import spread_of, training_seeds
+from soundmind.models.seeds import seeds_summary, training_seeds
 
 
 def make_deterministic(seed: int) -> None:
@@ -33,12 +33,6 @@ def balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
 
 def training_callbacks(params: dict[str, Any], live_dir: Path) -> list[keras.callbacks.Callback]:
     """Return early stopping on val accuracy (first, as ``fit_one_seed`` expects), learning-rate decay and logging."""
-    # Imported here, after keras_backend: dvclive.keras loads TensorFlow, which must come after openSMILE.
-    from dvclive import Live
-    from dvclive.keras import DVCLiveCallback
-
-    # dvcyaml=False: inside a pipeline dvclive must not rewrite dvc.yaml; dvc.yaml declares the plots.
-    live = Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
     return [
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy",
@@ -52,8 +46,18 @@ def training_callbacks(params: dict[str, Any], live_dir: Path) -> list[keras.cal
             patience=params["reduce_lr_patience"],
             min_lr=params["min_learning_rate"],
         ),
-        DVCLiveCallback(live=live),
+        live_callback(live_dir),
     ]
+
+
+def live_callback(live_dir: Path) -> keras.callbacks.Callback:
+    """Return the callback that logs every epoch's figures with dvclive under ``live_dir``."""
+    # Imported here, after keras_backend: dvclive.keras loads TensorFlow, which must come after openSMILE.
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
+
+    # dvcyaml=False: inside a pipeline dvclive must not rewrite dvc.yaml; dvc.yaml declares the plots.
+    return DVCLiveCallback(live=Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None))
 
 
 def fit_one_seed(
@@ -80,15 +84,18 @@ def fit_one_seed(
         shuffle=True,
         verbose=2,
     )
-    val_accuracy = history.history["val_accuracy"]
-    early_stopping = callbacks[0]
+    return model, history.history, kept_epoch_summary(history.history, callbacks[0])
+
+
+def kept_epoch_summary(history: dict[str, list[float]], early_stopping: keras.callbacks.EarlyStopping) -> dict[str, Any]:
+    """Return the val accuracy and number of the epoch whose weights were kept, and how many epochs ran."""
+    val_accuracy = history["val_accuracy"]
     # The restored weights are the early-stopping callback's best, which ignores the first min_epochs.
     if early_stopping.best_weights is None:
         best_epoch, best_val_accuracy = len(val_accuracy), val_accuracy[-1]
     else:
         best_epoch, best_val_accuracy = early_stopping.best_epoch + 1, early_stopping.best
-    summary = {"val_accuracy": round(float(best_val_accuracy), 6), "best_epoch": best_epoch, "epochs_run": len(val_accuracy)}
-    return model, history.history, summary
+    return {"val_accuracy": round(float(best_val_accuracy), 6), "best_epoch": best_epoch, "epochs_run": len(val_accuracy)}
 
 
 def train_network(
@@ -118,13 +125,7 @@ def train_network(
             params, seed, train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y, live_dir=live_dir / f"seed{seed}"
         )
     averaged_val = np.mean([model.predict_on_batch(val_x) for model in models.values()], axis=0)
-    summary = {
-        # The bundle's own figure: the seeds' probabilities averaged, as the predictor uses them.
-        "val_accuracy": round(float((averaged_val.argmax(axis=1) == val_y).mean()), 6),
-        "seed_val_accuracy": spread_of([result["val_accuracy"] for result in per_seed.values()]),
-        "per_seed": {str(seed): result for seed, result in per_seed.items()},
-        "parameters": int(next(iter(models.values())).count_params()),
-    }
+    summary = seeds_summary(averaged_val, val_y, per_seed, int(next(iter(models.values())).count_params()))
     metadata = {
         "name": name,
         "architecture": params["architecture"],

@@ -8,19 +8,19 @@ from typing import Any
 import pandas as pd
 
 from soundmind.data.ravdess import EMOTIONS
+from soundmind.features.frame_store import FRAMES_FAMILY, frame_settings_dict, load_frame_store, load_family_inputs
 from soundmind.features.sets import feature_family, feature_names
 from soundmind.features.tables import (
     encode_labels,
     family_settings_from_params,
     family_table_path,
-    load_family_tables,
     require_current_table,
     split_rows,
     table_settings,
 )
 from soundmind.models.bundle import SklearnBundle, TrainingResult, common_sample_rate, load_bundle
 from soundmind.models.ensemble import ensemble_families, train_ensemble
-from soundmind.models.architectures import SKLEARN_ARCHITECTURES
+from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES
 from soundmind.models.sklearn_models import fit_with_selection
 from soundmind.params import require
 from soundmind.paths import MODELS, TRAINING_REPORTS
@@ -39,10 +39,12 @@ def train_named_model(name: str, params: dict[str, Any]) -> TrainingResult:
         members = {member: load_bundle(MODELS / member) for member in model_params["members"]}
         families = ensemble_families(model_params, members)
         bundle, summary = train_ensemble(
-            name, model_params, members, load_family_tables(families),
+            name, model_params, members, load_family_inputs(families),
             table_settings={family: table_settings(family_table_path(family)) for family in families}, seed=seed,
         )
         return TrainingResult(bundle=bundle, histories={}, summary=summary)
+    if architecture in FRAME_ARCHITECTURES:
+        return train_frame_model(name, model_params, params)
     feature_set = model_params["feature_set"]
     family = feature_family(feature_set)
     # scikit-learn models read their family's whole table, the networks the table of their own feature set.
@@ -77,3 +79,15 @@ def train_sklearn_bundle(
                 "sample_rate": common_sample_rate(feature_settings), "feature_settings": feature_settings,
                 "params": params, "seed": seed, **summary}
     return SklearnBundle(pipeline, list(EMOTIONS), metadata), summary
+
+
+def train_frame_model(name: str, model_params: dict[str, Any], params: dict[str, Any]) -> TrainingResult:
+    """Train the CRNN of ``train.<name>`` on the frame store, refusing frames made with other settings than
+    params.yaml's ``frames`` block (``StaleFeaturesError``)."""
+    expected = frame_settings_dict(params)
+    store = load_frame_store(family_table_path(FRAMES_FAMILY).parent, expected)
+    # Imported only for a network, so that the scikit-learn stages never load TensorFlow.
+    from soundmind.models.crnn_training import train_crnn
+
+    return train_crnn(name, model_params, store, base_seed=require(params, "base.seed"),
+                      feature_settings={FRAMES_FAMILY: expected}, live_dir=TRAINING_REPORTS / name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -19,3 +19,16 @@ def spread_of(values: Sequence[float]) -> dict[str, float]:
     array = np.asarray(values, dtype=np.float64)
     deviation = float(array.std(ddof=1)) if len(array) > 1 else 0.0
     return {"mean": round(float(array.mean()), 4), "std": round(deviation, 4)}
+
+
+def seeds_summary(
+    averaged_val: np.ndarray, val_labels: np.ndarray, per_seed: dict[int, dict[str, Any]], parameters: int
+) -> dict[str, Any]:
+    """Return a seed-averaged network's training summary: the val accuracy of the averaged probabilities
+    (the bundle's own figure, as the predictor uses them), each seed's figures and their spread."""
+    return {
+        "val_accuracy": round(float((averaged_val.argmax(axis=1) == val_labels).mean()), 6),
+        "seed_val_accuracy": spread_of([result["val_accuracy"] for result in per_seed.values()]),
+        "per_seed": {str(seed): result for seed, result in per_seed.items()},
+        "parameters": parameters,
+    }

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from soundmind.audio import AUDIO_SUFFIXES, decode_audio, to_mono_at_rate
 from soundmind.errors import SoundmindError
+from soundmind.features.frames import FRAMES_FAMILY, FrameSettings, clip_frames
 from soundmind.features.sets import family_extractor
 from soundmind.models.bundle import METADATA_FILE, AnyBundle, load_bundle
 
@@ -75,7 +76,7 @@ class EmotionPredictor:
             raise PredictionError(f"{self.bundle_path}: the model bundle cannot be loaded ({error}).") from error
         # The settings each feature table was extracted with, as the bundle copied them from there.
         settings = self.bundle.feature_settings
-        self.extractors = {family: family_extractor(family, settings[family]) for family in self.bundle.required_families()}
+        self.extractors = {family: extractor_of(family, settings[family]) for family in self.bundle.required_families()}
 
     @property
     def name(self) -> str:
@@ -106,10 +107,12 @@ class EmotionPredictor:
 
     def window_features(self, windows: list[tuple[int, np.ndarray]]) -> dict[str, np.ndarray]:
         """Every feature family the bundle needs, one row per window: the pipeline's own extractors."""
-        return {
-            family: np.vstack([extract(window) for _, window in windows])
-            for family, extract in sorted(self.extractors.items())
-        }
+        features: dict[str, Any] = {}
+        for family, extract in sorted(self.extractors.items()):
+            rows = [extract(window) for _, window in windows]
+            # Frames are sequences of different lengths: a list of one array per window, as the frame store gives.
+            features[family] = rows if family == FRAMES_FAMILY else np.vstack(rows)
+        return features
 
     def predict_many(self, items: Iterable[str | Path]) -> list[dict[str, Any]]:
         """Score many files; a file that cannot be scored gives ``{"file", "error"}`` instead of stopping the batch."""
@@ -149,6 +152,15 @@ class EmotionPredictor:
             "probabilities": {label: float(value) for label, value in zip(self.bundle.labels, probabilities)},
             "model": self.name,
         }
+
+
+def extractor_of(family: str, settings: dict[str, Any]) -> Callable[[np.ndarray], Any]:
+    """Return the function from a waveform to ``family``'s features, made with the ``settings`` the bundle
+    recorded: the pipeline's own extractors (the log-mel frames for a CRNN, a vector for the others)."""
+    if family == FRAMES_FAMILY:
+        frame_settings = FrameSettings(**settings)
+        return lambda waveform: clip_frames(waveform, frame_settings)
+    return family_extractor(family, settings)
 
 
 def read_limited(path: Path) -> bytes:

@@ -1,0 +1,134 @@
+"""Training the CRNN on the frame store, once per seed: augmented crops, AdamW with warm-up and cosine decay,
+label smoothing, and the epoch kept that is best on the val actors."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from soundmind.data.ravdess import EMOTIONS
+from soundmind.features.frame_store import FrameStore
+from soundmind.features.frames import FrameSettings, standardise_per_band
+from soundmind.features.tables import encode_labels, split_rows
+from soundmind.models.bundle import TrainingResult, common_sample_rate
+from soundmind.models.crnn import build_crnn_from_params
+from soundmind.models.crnn_inputs import augmented_epoch, centre_crops
+from soundmind.models.frame_bundle import FrameBundle, seed_window_probabilities
+from soundmind.models.keras_backend import keras
+from soundmind.models.keras_training import kept_epoch_summary, live_callback, make_deterministic
+from soundmind.models.seeds import seeds_summary, training_seeds
+
+
+class AugmentedEpochs(keras.utils.PyDataset):
+    """Batches of one epoch's augmented crops, all drawn at once with NumPy and drawn anew after each epoch."""
+
+    def __init__(self, clips: Sequence[np.ndarray], labels: np.ndarray, params: dict[str, Any], length: int, seed: int):
+        super().__init__()
+        self.clips, self.params, self.length = clips, params, length
+        self.targets = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.clips) / self.params["batch_size"])
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = slice(index * self.params["batch_size"], (index + 1) * self.params["batch_size"])
+        return self.inputs[rows], self.outputs[rows]
+
+    def on_epoch_end(self) -> None:
+        self.inputs, self.outputs = augmented_epoch(self.clips, self.targets, self.params, self.length, self.rng)
+
+
+def learning_rate_schedule(params: dict[str, Any], steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Linear warm-up from 0 to ``peak_learning_rate`` over ``warmup_epochs``, then cosine decay to 0."""
+    warmup = params["warmup_epochs"] * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(1, (params["epochs"] - params["warmup_epochs"]) * steps_per_epoch), alpha=0.0,
+        warmup_target=params["peak_learning_rate"], warmup_steps=warmup,
+    )
+
+
+def fit_crnn_seed(
+    params: dict[str, Any], seed: int, *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
+    val_clips: Sequence[np.ndarray], val_y: np.ndarray, crop_frames: int, live_dir: Path | None = None,
+) -> tuple[keras.Model, dict[str, list[float]], dict[str, Any]]:
+    """Return one CRNN trained from scratch with ``seed`` on normalised clips, with the weights of its epoch
+    best on the centre crops of the val clips (after ``min_epochs``), its history and its val summary."""
+    make_deterministic(seed)
+    model = build_crnn_from_params(params, train_clips[0].shape[1], len(EMOTIONS))
+    batches = AugmentedEpochs(train_clips, train_y, params, crop_frames, seed)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=learning_rate_schedule(params, len(batches)), weight_decay=params["weight_decay"]
+        ),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=params["label_smoothing"]),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        jit_compile=params["jit_compile"],
+    )
+    # patience = epochs: never stops early, only keeps the best epoch after min_epochs (the schedule needs every epoch).
+    keep_best = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=params["epochs"], restore_best_weights=True, start_from_epoch=params["min_epochs"]
+    )
+    callbacks = [keep_best] + ([live_callback(live_dir)] if live_dir is not None else [])
+    val_data = (centre_crops(val_clips, crop_frames), np.eye(len(EMOTIONS), dtype=np.float32)[val_y])
+    history = model.fit(batches, validation_data=val_data, epochs=params["epochs"], callbacks=callbacks, verbose=2)
+    return model, history.history, kept_epoch_summary(history.history, keep_best)
+
+
+def fit_crnn_seeds(
+    params: dict[str, Any], seeds: list[int], *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
+    val_clips: Sequence[np.ndarray], val_y: np.ndarray, crop_frames: int, live_dir: Path | None = None,
+) -> tuple[dict[int, keras.Model], dict[int, dict[str, list[float]]], dict[str, Any]]:
+    """Train one CRNN per seed; return them, their histories and the summary of their averaged val probabilities."""
+    models, histories, per_seed = {}, {}, {}
+    for seed in seeds:
+        models[seed], histories[seed], per_seed[seed] = fit_crnn_seed(
+            params, seed, train_clips=train_clips, train_y=train_y, val_clips=val_clips, val_y=val_y,
+            crop_frames=crop_frames, live_dir=None if live_dir is None else live_dir / f"seed{seed}",
+        )
+    averaged_val = np.mean(list(seed_window_probabilities(models, val_clips, crop_frames).values()), axis=0)
+    summary = seeds_summary(averaged_val, val_y, per_seed, int(next(iter(models.values())).count_params()))
+    return models, histories, summary
+
+
+def fold_probabilities(
+    params: dict[str, Any], seeds: list[int], *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
+    val_clips: Sequence[np.ndarray], val_y: np.ndarray, test_clips: Sequence[np.ndarray], crop_frames: int,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """One cross-validation fold: the val accuracy of ``seeds`` CRNNs averaged, and their averaged val and test
+    probabilities (no training curves logged)."""
+    models, _, summary = fit_crnn_seeds(params, seeds, train_clips=train_clips, train_y=train_y, val_clips=val_clips,
+                                        val_y=val_y, crop_frames=crop_frames)
+    averaged = [np.mean(list(seed_window_probabilities(models, clips, crop_frames).values()), axis=0)
+                for clips in (val_clips, test_clips)]
+    return summary["val_accuracy"], averaged[0], averaged[1]
+
+
+def train_crnn(
+    name: str, params: dict[str, Any], store: FrameStore, *, base_seed: int,
+    feature_settings: dict[str, dict[str, Any]], live_dir: Path,
+) -> TrainingResult:
+    """Fit ``train.<name>`` once per seed on the train actors' clips (each standardised per band), keeping each
+    seed's epoch best on the val actors; the bundle averages the seeds' probabilities."""
+    train_rows, val_rows = split_rows(store.index)
+    clips = [standardise_per_band(store.clip_frames(row)) for row in range(len(store.index))]
+    train_clips = [clips[row] for row in train_rows.index]
+    val_clips = [clips[row] for row in val_rows.index]
+    crop_frames = FrameSettings(**feature_settings["frames"]).frames_in(params["crop_seconds"])
+    models, histories, summary = fit_crnn_seeds(
+        params, training_seeds(base_seed, params["seeds"]), train_clips=train_clips,
+        train_y=encode_labels(train_rows["emotion"]), val_clips=val_clips, val_y=encode_labels(val_rows["emotion"]),
+        crop_frames=crop_frames, live_dir=live_dir,
+    )
+    metadata = {
+        "name": name, "architecture": params["architecture"], "feature_set": params["feature_set"],
+        "crop_frames": crop_frames, "sample_rate": common_sample_rate(feature_settings),
+        "feature_settings": feature_settings, "params": params, **summary,
+        "n_train_clips": int(len(train_rows)), "n_val_clips": int(len(val_rows)),
+    }
+    bundle = FrameBundle(models=models, scaler=None, labels=list(EMOTIONS), metadata=metadata)
+    return TrainingResult(bundle=bundle, histories=histories, summary=summary)
