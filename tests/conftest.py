@@ -81,6 +81,14 @@ def run_dvc(project: Path, *arguments: str, check: bool = True) -> subprocess.Co
     return result
 
 
+@pytest.fixture
+def project_params() -> dict:
+    """A fresh copy of the project's params.yaml, free to edit."""
+    from soundmind.params import load_params
+
+    return load_params(REPO_ROOT / "params.yaml")
+
+
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Path:
     """The project copied, given a tiny corpus in data/external, and reproduced end to end."""

@@ -1,0 +1,106 @@
+"""The CRNN: its architecture from params.yaml, its bundle's seed averaging, and long clips scored in windows."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+
+from soundmind.data.ravdess import EMOTIONS
+from soundmind.data.synthetic import synthetic_clip
+from soundmind.features.frames import FrameSettings, clip_frames, standardise_per_band
+from soundmind.models.bundle import load_bundle, save_bundle
+from soundmind.models.crnn import build_crnn, build_crnn_from_params
+from soundmind.models.frame_bundle import FrameBundle
+from soundmind.models.keras_backend import keras
+from soundmind.serving.predict import EmotionPredictor
+
+SETTINGS = FrameSettings()
+TINY = dict(conv_filters=[4, 4, 8, 8], gru_units=4)
+
+
+def expected_parameters(params: dict, n_mels: int, classes: int) -> int:
+    """Conv (weights, bias, 4 batch-norm values per channel), bidirectional GRU (Keras' reset_after: two biases),
+    attention score, softmax layer."""
+    channels = [1, *params["conv_filters"]]
+    kernel = params["kernel_size"]
+    conv = sum(kernel * kernel * inputs * outputs + outputs + 4 * outputs for inputs, outputs in zip(channels, channels[1:]))
+    width = n_mels // math.prod(pool[1] for pool in params["pool_sizes"]) * channels[-1]
+    units = params["gru_units"]
+    gru = 2 * 3 * (width * units + units * units + 2 * units)
+    return conv + gru + (2 * units + 1) + (2 * units * classes + classes)
+
+
+def test_the_crnn_of_params_yaml_has_its_blocks_and_parameter_count(project_params):
+    params = project_params["train"]["crnn"]
+    model = build_crnn_from_params(params, project_params["frames"]["n_mels"], len(EMOTIONS))
+    kinds = [layer.__class__.__name__ for layer in model.layers]
+    assert kinds.count("Conv2D") == 4 and kinds.count("Bidirectional") == 1
+    convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    assert [layer.filters for layer in convs] == params["conv_filters"] == [16, 32, 64, 64]
+    assert all(layer.kernel_size == (3, 3) for layer in convs)
+    pools = [list(layer.pool_size) for layer in model.layers if layer.__class__.__name__ == "MaxPooling2D"]
+    assert pools == params["pool_sizes"]
+    assert {layer.momentum for layer in model.layers if layer.__class__.__name__ == "BatchNormalization"} == {0.9}
+    assert model.get_layer("bidirectional_gru").forward_layer.units == 64
+    assert kinds[-5:] == ["Softmax", "Dot", "Reshape", "Dropout", "Dense"]  # attention pooling, then the softmax
+    assert model.count_params() == expected_parameters(params, 64, 8) == 185_737
+    # any number of frames: the GRU runs over whatever time the convolutions leave
+    assert model.predict_on_batch(np.zeros((2, 57, 64), np.float32)).shape == (2, 8)
+
+
+@pytest.mark.parametrize("arguments", [
+    dict(n_mels=0), dict(num_classes=1), dict(conv_filters=[]), dict(pool_sizes=[[2, 2]] * 3),
+    dict(pool_sizes=[[2, 4]] * 4), dict(gru_units=0), dict(conv_dropout=1.0), dict(batch_norm_momentum=1.0),
+])
+def test_build_crnn_refuses_bad_arguments(arguments):
+    with pytest.raises(ValueError):
+        build_crnn(**{"n_mels": 64, "num_classes": 8, **arguments})
+
+
+def frame_bundle(seeds=(7, 8), crop_frames=100) -> FrameBundle:
+    models = {}
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        models[seed] = build_crnn(SETTINGS.n_mels, len(EMOTIONS), **TINY)
+    metadata = {"name": "crnn", "architecture": "crnn", "feature_set": "frames", "crop_frames": crop_frames,
+                "sample_rate": SETTINGS.sample_rate, "feature_settings": {"frames": asdict(SETTINGS)}}
+    return FrameBundle(models=models, scaler=None, labels=list(EMOTIONS), metadata=metadata)
+
+
+def test_a_crnn_bundle_answers_with_the_mean_of_its_seeds_and_round_trips(tmp_path):
+    bundle = frame_bundle()
+    clips = [clip_frames(synthetic_clip(emotion, 1, 1, SETTINGS.sample_rate, 0.8), SETTINGS) for emotion in EMOTIONS[:3]]
+    per_seed = bundle.seed_probabilities({"frames": clips})
+    assert list(per_seed) == [7, 8] and not np.allclose(per_seed[7], per_seed[8])
+    np.testing.assert_allclose(bundle.probabilities({"frames": clips}), (per_seed[7] + per_seed[8]) / 2)
+
+    save_bundle(bundle, tmp_path / "crnn")
+    recorded = json.loads((tmp_path / "crnn" / "bundle.json").read_text())
+    assert recorded["framework"] == "crnn" and recorded["seeds"] == [7, 8]
+    assert not (tmp_path / "crnn" / "scaler.joblib").exists()
+    loaded = load_bundle(tmp_path / "crnn")
+    assert isinstance(loaded, FrameBundle) and loaded.required_families() == {"frames"}
+    np.testing.assert_allclose(loaded.probabilities({"frames": clips}), bundle.probabilities({"frames": clips}), rtol=1e-5)
+
+
+def test_a_clip_longer_than_the_crop_is_scored_as_the_mean_of_its_windows(tmp_path):
+    bundle = frame_bundle(seeds=(3,), crop_frames=60)
+    frames = clip_frames(synthetic_clip("happy", 2, 1, SETTINGS.sample_rate, 1.6), SETTINGS)[:150]
+    standardised = standardise_per_band(frames)
+    model = bundle.models[3]
+    starts = [0, 30, 60, 90]  # half a crop apart, the last ending with the clip
+    by_window = [model.predict_on_batch(standardised[None, start : start + 60]) for start in starts]
+    np.testing.assert_allclose(bundle.probabilities({"frames": [frames]})[0], np.mean(by_window, axis=0)[0], rtol=1e-5)
+
+    # Through the predictor, as the app and CLI score it: 10 s of audio in windows whose mean is the answer.
+    save_bundle(bundle, tmp_path / "crnn")
+    predictor = EmotionPredictor(tmp_path / "crnn")
+    waveform = np.concatenate([synthetic_clip(emotion, 2, 1, SETTINGS.sample_rate, 2.5) for emotion in EMOTIONS[:4]])
+    result = predictor.predict(waveform, SETTINGS.sample_rate)
+    assert len(result["windows"]) >= 4
+    mean = np.mean([[window["probabilities"][label] for label in EMOTIONS] for window in result["windows"]], axis=0)
+    np.testing.assert_allclose([result["probabilities"][label] for label in EMOTIONS], mean / mean.sum(), rtol=1e-6)
