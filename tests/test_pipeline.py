@@ -101,7 +101,7 @@ def test_baseline_bundle_and_metrics(tiny_project):
         assert len(curve) == summary["per_seed"][seed]["epochs_run"]
 
 
-TRAINED = {"baseline", "enhanced", "optimized", "svm_rich", "logistic_egemaps", "logistic_compare"}
+TRAINED = {"baseline", "enhanced", "optimized", "svm_rich", "logistic_egemaps", "logistic_compare", "crnn"}
 
 
 def test_every_model_is_trained_and_evaluated_and_the_ensemble_keeps_the_members_that_vote(tiny_project):
@@ -115,7 +115,7 @@ def test_every_model_is_trained_and_evaluated_and_the_ensemble_keeps_the_members
     assert sum(member["weight"] for member in members.values()) == pytest.approx(1.0)
     bundled = {path.name for path in (tiny_project / "models/ensemble/members").iterdir()}
     assert bundled == set(members)
-    for name in ("baseline", "enhanced", "optimized"):
+    for name in ("baseline", "enhanced", "optimized", "crnn"):
         summary = json.loads((tiny_project / f"reports/training/{name}.json").read_text())
         assert all(seed["epochs_run"] >= 1 for seed in summary["per_seed"].values()) and summary["parameters"] > 0
         assert (tiny_project / f"reports/plots/training/{name}.png").stat().st_size > 0
@@ -146,7 +146,7 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
     assert tested == list(TINY_ACTORS)
     for protocol in ("plain", "speaker_normalised"):
         summary = report[protocol]["summary"]
-        assert set(summary) == {"svm_rich", "logistic_egemaps", "logistic_compare", "ensemble"}
+        assert set(summary) == {"svm_rich", "logistic_egemaps", "logistic_compare", "crnn", "ensemble"}
         per_fold = report[protocol]["per_fold"]
         assert len(per_fold) == 3
         folds_table = pd.read_csv(tiny_project / f"reports/cv_folds_{protocol}.csv")
@@ -156,6 +156,34 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
             assert model["accuracy_mean"] == pytest.approx(np.mean(accuracies), abs=1e-4)
             assert folds_table[name].tolist() == pytest.approx(accuracies)
     assert (tiny_project / "reports/plots/cv_folds.png").stat().st_size > 0
+
+
+def test_the_frame_store_holds_every_original_clip_with_its_settings(tiny_project):
+    index = pd.read_parquet(tiny_project / "features/frames/index.parquet")
+    frames = np.load(tiny_project / "features/frames/frames.npy")
+    manifest = pd.read_parquet(tiny_project / "data/raw/manifest.parquet")
+    assert sorted(index["clip_id"]) == sorted(manifest["clip_id"]) and (index["augmentation"] == "none").all()
+    assert frames.dtype == np.float16 and frames.shape == (index["length"].sum(), 64)
+    assert (index["offset"] + index["length"]).iloc[-1] == len(frames) and np.isfinite(frames).all()
+    # 1 s clips, trimmed to the speech and 100 ms around it: never longer than the clip
+    assert index["length"].between(50, 101).all()
+
+
+def test_a_tiny_crnn_learns_the_tiny_corpus_and_reports_its_seeds(tiny_project):
+    metrics = json.loads((tiny_project / "reports/metrics.json").read_text())["crnn"]
+    # 32 test clips of 8 classes: chance is 12.5 %; 10 or more hits by luck is very unlikely.
+    assert metrics["accuracy"] > 0.3
+    assert metrics["seeds"]["count"] == 2 and set(metrics["seeds"]["per_seed"]) == {"42", "43"}
+    bundle = json.loads((tiny_project / "models/crnn/bundle.json").read_text())
+    assert (bundle["framework"], bundle["feature_set"], bundle["crop_frames"]) == ("crnn", "frames", 100)
+    assert bundle["feature_settings"]["frames"]["n_mels"] == 64
+    for seed in ("42", "43"):
+        curve = pd.read_csv(tiny_project / f"reports/training/crnn/seed{seed}/plots/metrics/eval/accuracy.tsv", sep="\t")
+        assert len(curve) == 15
+    report = json.loads((tiny_project / "reports/cv.json").read_text())
+    for protocol in ("plain", "speaker_normalised"):
+        assert all(fold["crnn"]["seeds"] == [42] for fold in report[protocol]["per_fold"])
+        assert "crnn" in report[protocol]["per_fold"][0]["ensemble"]["weights"]
 
 
 def test_the_seed_protocol_audit_measures_its_leak(tiny_project):
