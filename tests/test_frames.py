@@ -136,3 +136,13 @@ def test_spec_augment_masks_at_most_the_configured_bands_and_frames_and_mixup_bl
     np.testing.assert_allclose(mixed_targets.sum(axis=1), 1.0, rtol=1e-6)
     assert mixed_targets.max(axis=1).min() >= 0.5 - 1e-6  # each clip stays mostly itself
     assert not np.allclose(mixed, batch * np.arange(16)[:, None, None])
+
+
+def test_train_crnn_refuses_frames_made_with_other_settings_before_training(tmp_path, monkeypatch, project_params):
+    from soundmind.models.recipes import train_named_model
+
+    monkeypatch.chdir(tmp_path)
+    old = FrameSettings(trim_top_db=60.0)
+    write_frame_store(frame_store(old), tmp_path / "features" / "frames", old)
+    with pytest.raises(StaleFeaturesError, match="trim_top_db 60.0 .*params.yaml now: 35.0"):
+        train_named_model("crnn", project_params)
