@@ -74,6 +74,11 @@ BAD_PARAMS = [
      "train.ensemble.sklearn_members.extra_trees.n_estimators"),
     ("own member shadows a model", lambda p: p["train"]["ensemble"]["sklearn_members"].update(baseline={"architecture": "svm", "feature_set": "rich"}),
      "train.ensemble.sklearn_members.baseline"),
+    # The old word for a model's type is refused with the key that replaced it.
+    ("audit model by its old key", lambda p: p["audit"].update(model={"kind": "svm", "C": 10.0}), "audit.model.architecture"),
+    ("ensemble member by its old key",
+     lambda p: p["train"]["ensemble"]["sklearn_members"].update(extra_trees={"kind": "extra_trees", "feature_set": "rich"}),
+     "train.ensemble.sklearn_members.extra_trees.architecture"),
     ("no actor left to train", lambda p: p["split"].update(test_actors=[], val_actors=[], n_test_actors=12, n_val_actors=12),
      "split.n_test_actors"),
 ]
