@@ -86,6 +86,11 @@ BAD_PARAMS = [
     ("hop beyond the window", lambda p: p["frames"].update(hop_seconds=0.05), "frames"),
     ("augmented frames as a word", lambda p: p["frames"].update(include_augmented="no"), "frames.include_augmented"),
     ("no CV seeds for the CRNN", lambda p: p["cv"].update(crnn_seeds=0), "cv.crnn_seeds"),
+    # The old word for a model's type is refused with the key that replaced it.
+    ("audit model by its old key", lambda p: p["audit"].update(model={"kind": "svm", "C": 10.0}), "audit.model.architecture"),
+    ("ensemble member by its old key",
+     lambda p: p["train"]["ensemble"]["sklearn_members"].update(extra_trees={"kind": "extra_trees", "feature_set": "rich"}),
+     "train.ensemble.sklearn_members.extra_trees.architecture"),
     ("no actor left to train", lambda p: p["split"].update(test_actors=[], val_actors=[], n_test_actors=12, n_val_actors=12),
      "split.n_test_actors"),
 ]
