@@ -1,6 +1,8 @@
 """cross-validate: 6-fold actor cross-validation of the cv.models (the CRNN included), plain and speaker-normalised."""
 
-from soundmind.evaluation.cv import cross_validate, cv_model_specs, fold_accuracy, fold_accuracy_by_model
+from soundmind.evaluation.cv import (
+    cross_validate, cv_model_specs, fold_accuracy, fold_accuracy_by_model, with_cv_training_length,
+)
 from soundmind.evaluation.plots import save_cv_png
 from soundmind.features.frame_store import frame_settings_dict, load_family_inputs
 from soundmind.files import write_json, write_table
@@ -16,6 +18,9 @@ def main() -> None:
     families = {spec["features"] for spec in models.values()}
     # Frames made with other settings than params.yaml's are refused (StaleFeaturesError).
     expected_frames = frame_settings_dict(params) if "frames" in families else None
+    if expected_frames:
+        models = with_cv_training_length(models, require_positive_int(params, "cv.crnn_epochs"),
+                                         require(params, "cv.crnn_min_epochs"))
     report = cross_validate(
         load_family_inputs(families, expected_frames=expected_frames), models,
         n_folds=require_positive_int(params, "cv.folds"), protocols=tuple(protocols),

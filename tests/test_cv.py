@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from soundmind.evaluation.audit import audit_seed_protocol, random_clip_split
-from soundmind.evaluation.cv import cross_validate, make_folds, speaker_normalise
+from soundmind.evaluation.cv import cross_validate, make_folds, speaker_normalise, with_cv_training_length
 from soundmind.errors import ParamsError
 from soundmind.features.spectral import RICH_FEATURE_NAMES
 from soundmind.data.ravdess import EMOTIONS
@@ -109,3 +109,14 @@ def test_the_audit_finds_the_leak_and_the_inflated_accuracy():
     assert report["seed_protocol"]["test_rows_with_a_sibling_in_training"] > 0.9
     assert report["seed_protocol"]["test_accuracy"] > 0.6
     assert report["speaker_independent"]["test_accuracy"] < 0.35
+
+
+def test_cross_validation_gives_only_the_crnn_its_own_shorter_schedule():
+    models = {
+        "crnn": {"architecture": "crnn", "epochs": 30, "min_epochs": 10, "warmup_epochs": 3},
+        "svm_rich": {"architecture": "svm", "C": [1.0]},
+    }
+    shortened = with_cv_training_length(models, epochs=2, min_epochs=1)
+    assert shortened["crnn"] == {"architecture": "crnn", "epochs": 2, "min_epochs": 1, "warmup_epochs": 1}
+    assert shortened["svm_rich"] == models["svm_rich"]
+    assert models["crnn"]["epochs"] == 30  # the train.crnn recipe itself is left alone

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
+import yaml
 
 from soundmind.features.spectral import RICH_FEATURE_NAMES
 from soundmind.data.ravdess import EMOTIONS
@@ -176,7 +177,7 @@ def test_a_tiny_crnn_learns_the_tiny_corpus_and_reports_its_seeds(tiny_project):
     assert metrics["seeds"]["count"] == 2 and set(metrics["seeds"]["per_seed"]) == {"42", "43"}
     bundle = json.loads((tiny_project / "models/crnn/bundle.json").read_text())
     assert (bundle["framework"], bundle["feature_set"], bundle["crop_frames"]) == ("crnn", "frames", 100)
-    assert bundle["feature_settings"]["frames"]["n_mels"] == 64
+    assert bundle["feature_settings"]["frames"]["n_mels"] == yaml.safe_load((tiny_project / "params.yaml").read_text())["frames"]["n_mels"]
     for seed in ("42", "43"):
         curve = pd.read_csv(tiny_project / f"reports/training/crnn/seed{seed}/plots/metrics/eval/accuracy.tsv", sep="\t")
         assert len(curve) == 15

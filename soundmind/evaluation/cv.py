@@ -108,6 +108,14 @@ def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) ->
     }
 
 
+def with_cv_training_length(models: dict[str, dict[str, Any]], epochs: int, min_epochs: int) -> dict[str, dict[str, Any]]:
+    """Return ``models`` with each CRNN trained ``epochs`` epochs, keeping its best epoch after ``min_epochs``:
+    cross-validation trains a CRNN twelve times, so it gets its own, shorter schedule."""
+    return {name: ({**spec, "epochs": epochs, "min_epochs": min_epochs, "warmup_epochs": min(spec["warmup_epochs"], epochs - 1)}
+                   if spec["architecture"] in FRAME_ARCHITECTURES else spec)
+            for name, spec in models.items()}
+
+
 def run_fold(
     fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, Any], *, labels: np.ndarray,
     actors: np.ndarray, protocol: str, ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
