@@ -124,7 +124,7 @@ class SpeakerProfile:
     @classmethod
     def from_json(cls, payload: dict[str, Any], source: str = "the speaker profile") -> "SpeakerProfile":
         """The profile of ``to_json``'s payload; a KeyError, TypeError or ValueError says what is wrong."""
-        if payload.get("format") != PROFILE_FORMAT or payload.get("version") != PROFILE_VERSION:
+        if not isinstance(payload, dict) or payload.get("format") != PROFILE_FORMAT or payload.get("version") != PROFILE_VERSION:
             raise ValueError(f"expected format {PROFILE_FORMAT!r} version {PROFILE_VERSION}")
         clips, families = payload["clips"], payload["families"]
         if isinstance(clips, bool) or not isinstance(clips, int) or clips < 1 or not families:
