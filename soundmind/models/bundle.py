@@ -34,6 +34,8 @@ MEMBERS_DIR = "members"
 # bundle.json key, true for a bundle trained on speaker-normalised features (what the train-adapted stage makes):
 # it must be given features standardised with the speaker's profile (serving/speaker.py), never plain ones.
 SPEAKER_NORMALISED = "speaker_normalised"
+# models/<name>_adapted: the <name> recipe trained on speaker-normalised features (the train-adapted stage).
+ADAPTED_SUFFIX = "_adapted"
 
 
 class _BundleBase:

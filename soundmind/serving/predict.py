@@ -12,7 +12,9 @@ import numpy as np
 from soundmind.errors import PredictionError
 from soundmind.features.frames import FRAMES_FAMILY, FrameSettings, clip_frames
 from soundmind.features.sets import family_extractor
-from soundmind.models.bundle import METADATA_FILE, AnyBundle, load_bundle
+from soundmind.models.bundle import (  # noqa: F401 (ADAPTED_SUFFIX: part of this module's interface)
+    ADAPTED_SUFFIX, METADATA_FILE, AnyBundle, common_sample_rate, load_bundle,
+)
 from soundmind.serving.audio_input import (  # noqa: F401 (MAX_FILE_BYTES, audio_files: part of this module's interface)
     MAX_FILE_BYTES, audio_files, scoreable_waveform, split_into_windows,
 )
@@ -20,8 +22,6 @@ from soundmind.serving.speaker import SpeakerProfile
 
 # The ensemble first; every other bundle by the val-actor accuracy it recorded (never by test accuracy).
 PREFERRED_MODEL = "ensemble"
-# models/<name>_adapted: the <name> recipe trained on speaker-normalised features, by the train-adapted stage.
-ADAPTED_SUFFIX = "_adapted"
 ADAPTED_STAGE = "train-adapted"
 
 
@@ -112,6 +112,9 @@ class EmotionPredictor:
         longer than one window also gets ``"windows"``, the per-window results whose mean is the answer.
         Raises PredictionError with one sentence for anything that cannot be scored.
         """
+        if speaker is not None:
+            # Loaded first: its extra feature families (if any) must be extracted from this clip too.
+            self.adapted_bundle()
         return self.score(self.clip_features(audio, sample_rate, name), speaker)
 
     def clip_features(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None = None,
@@ -128,6 +131,10 @@ class EmotionPredictor:
         bundle, features = self.bundle, clip.features
         if speaker is not None:
             bundle = self.adapted_bundle()
+            missing = sorted(bundle.required_families() - set(features))
+            if missing:
+                raise PredictionError(f"the clip's {', '.join(missing)} features, which {bundle.name!r} needs, were not "
+                                      f"extracted: load the adapted bundle (adapted_bundle()) before extracting them.")
             speaker.check_fits(bundle.required_families(), bundle.feature_settings, speaker.source, bundle.name)
             features = speaker.normalise(features)
         probabilities = bundle.probabilities(features)
@@ -143,6 +150,9 @@ class EmotionPredictor:
     def enroll(self, clips: Iterable[Any], sample_rate: int | None = None) -> SpeakerProfile:
         """The speaker profile of ``clips`` (paths, bytes, waveforms at ``sample_rate`` or (waveform, rate) pairs),
         unlabelled clips of one speaker, for the families this model's features come from."""
+        if (adapted_bundle_path(self.bundle_path) / METADATA_FILE).is_file():
+            # The profile must cover every family the adapted bundle reads, which may be more than the plain one's.
+            self.adapted_bundle()
         items = [clip if isinstance(clip, tuple) else (clip, sample_rate) for clip in clips]
         features = [self.clip_features(audio, rate).features for audio, rate in items]
         return SpeakerProfile.from_features(features, self.bundle.feature_settings)
@@ -158,12 +168,16 @@ class EmotionPredictor:
                     f"features), which speaker adaptation needs; the {ADAPTED_STAGE} stage makes it."
                 )
             adapted = loaded_bundle(path)
-            families = self.bundle.required_families()
-            if not adapted.speaker_normalised or adapted.required_families() != families or any(
-                adapted.feature_settings[family] != self.bundle.feature_settings[family] for family in families
-            ):
-                raise PredictionError(f"{path}: is not a speaker-normalised twin of {self.bundle_path} (other features "
-                                      f"or not marked speaker_normalised); rerun the {ADAPTED_STAGE} stage.")
+            # An adapted ensemble's weights are its own, so it may read families the plain one gave weight 0: those
+            # are extracted too; a family both read must have been made the same way.
+            shared = adapted.required_families() & set(self.bundle.feature_settings)
+            if not adapted.speaker_normalised or any(
+                adapted.feature_settings[family] != self.bundle.feature_settings[family] for family in shared
+            ) or common_sample_rate(adapted.feature_settings) != self.sample_rate:
+                raise PredictionError(f"{path}: is not a speaker-normalised twin of {self.bundle_path} (features made "
+                                      f"otherwise, or not marked speaker_normalised); rerun the {ADAPTED_STAGE} stage.")
+            extra = adapted.required_families() - set(self.extractors)
+            self.extractors.update({family: extractor_of(family, adapted.feature_settings[family]) for family in extra})
             self._adapted = adapted
         return self._adapted
 

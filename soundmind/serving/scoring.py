@@ -46,6 +46,12 @@ def evaluate_labelled(predictor: EmotionPredictor, clips: Sequence[LabelledClip]
     """The report of ``clips`` (already mapped to the model's classes): ``one_clip`` figures, ``adapted`` figures or
     why there are none, the notes on what was left out, and every clip's answers."""
     notes = list(notes)
+    adapted_missing = None
+    try:
+        # Loaded before extracting: the adapted twin may read feature families the plain bundle does not.
+        predictor.adapted_bundle()
+    except AdaptedBundleMissing as error:
+        adapted_missing = str(error)
     features, errors = extract_all(predictor, [clip.path for clip in clips])
     notes += [f"left out, cannot be scored: {error}" for error in errors.values()]
     clips = [clip for clip in clips if clip.path in features]
@@ -60,17 +66,14 @@ def evaluate_labelled(predictor: EmotionPredictor, clips: Sequence[LabelledClip]
             for clip, answer in zip(clips, one_clip)]
     if any(clip.speaker is None for clip in clips):
         report["adapted"] = {"skipped": "the speakers are not known (give a speaker column in the labels CSV)"}
+    elif adapted_missing is not None:
+        report["adapted"] = {"skipped": adapted_missing}
     else:
-        try:
-            predictor.adapted_bundle()
-        except AdaptedBundleMissing as error:
-            report["adapted"] = {"skipped": str(error)}
-        else:
-            adapted = adapted_predictions(predictor, clips, features, classes, notes)
-            answers = [restricted_choice(adapted[clip.path]["probabilities"], classes) for clip in clips]
-            report["adapted"] = {"model": predictor.adapted_bundle().name,
-                                 "adapted_clips": sum("speaker_profile_clips" in adapted[clip.path] for clip in clips),
-                                 **recognition_scores(actual, answers, classes)}
-            for row, clip, answer in zip(rows, clips, answers):
-                row.update(adapted=answer, speaker_profile_clips=adapted[clip.path].get("speaker_profile_clips", 0))
+        adapted = adapted_predictions(predictor, clips, features, classes, notes)
+        answers = [restricted_choice(adapted[clip.path]["probabilities"], classes) for clip in clips]
+        report["adapted"] = {"model": predictor.adapted_bundle().name,
+                             "adapted_clips": sum("speaker_profile_clips" in adapted[clip.path] for clip in clips),
+                             **recognition_scores(actual, answers, classes)}
+        for row, clip, answer in zip(rows, clips, answers):
+            row.update(adapted=answer, speaker_profile_clips=adapted[clip.path].get("speaker_profile_clips", 0))
     return {**report, "notes": notes, "predictions": rows}

@@ -50,11 +50,15 @@ class SpeakerProfile:
     source: str = "the speaker profile"
 
     @classmethod
-    def from_features(cls, clip_features: Sequence[dict[str, Any]], settings: dict[str, dict[str, Any]]) -> "SpeakerProfile":
-        """The profile of clips given as each clip's ``{family: window rows}`` (what the predictor extracts)."""
-        if len(clip_features) < MIN_PROFILE_CLIPS:
+    def from_features(cls, clip_features: Sequence[dict[str, Any]], settings: dict[str, dict[str, Any]],
+                      min_clips: int = MIN_PROFILE_CLIPS) -> "SpeakerProfile":
+        """The profile of clips given as each clip's ``{family: window rows}`` (what the predictor extracts).
+
+        ``min_clips`` below MIN_PROFILE_CLIPS is for measuring (the enrollment curve's k = 1): a one-clip profile
+        has deviation 0 everywhere, so the floor leaves its features only centred on that clip."""
+        if len(clip_features) < max(1, min_clips):
             raise SpeakerProfileError(
-                f"a speaker profile needs at least {MIN_PROFILE_CLIPS} clips of the speaker, got {len(clip_features)}."
+                f"a speaker profile needs at least {min_clips} clips of the speaker, got {len(clip_features)}."
             )
         families = sorted(clip_features[0])
         return cls({family: statistics(_as_rows(family, clip_features)) for family in families},
