@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from soundmind.errors import PredictionError
 from soundmind.serving.predict import ClipFeatures, EmotionPredictor
-from soundmind.serving.speaker import MIN_PROFILE_CLIPS, leave_one_out_profiles
+from soundmind.serving.speaker import MIN_PROFILE_CLIPS, SpeakerProfile, leave_one_out_profiles
 
 # A group needs this many clips so that each clip's profile holds MIN_PROFILE_CLIPS others.
 MIN_GROUP_CLIPS = MIN_PROFILE_CLIPS + 1
@@ -57,3 +57,12 @@ def predict_per_folder(predictor: EmotionPredictor, files: Sequence[Path]) -> li
         results.update({path: {"file": str(path), "speaker": str(folder), **result}
                         for path, result in zip(features, scored)})
     return [results[Path(path)] for path in files]
+
+
+def plain_and_adapted(predictor: EmotionPredictor, audio: bytes, name: str,
+                      speaker: SpeakerProfile | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """One clip's plain answer and, with ``speaker``, its adapted answer, from features extracted once."""
+    if speaker is not None:
+        predictor.adapted_bundle()
+    clip = predictor.clip_features(audio, name=name)
+    return predictor.score(clip), (predictor.score(clip, speaker) if speaker is not None else None)

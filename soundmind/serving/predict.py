@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -147,14 +147,16 @@ class EmotionPredictor:
                                  for start, row in zip(clip.window_starts, probabilities)]
         return result
 
-    def enroll(self, clips: Iterable[Any], sample_rate: int | None = None) -> SpeakerProfile:
+    def enroll(self, clips: Iterable[Any], sample_rate: int | None = None, names: Sequence[str] | None = None) -> SpeakerProfile:
         """The speaker profile of ``clips`` (paths, bytes, waveforms at ``sample_rate`` or (waveform, rate) pairs),
-        unlabelled clips of one speaker, for the families this model's features come from."""
+        unlabelled clips of one speaker, for the families this model's features come from (and its adapted twin's);
+        ``names`` are what error messages call uploaded clips."""
         if (adapted_bundle_path(self.bundle_path) / METADATA_FILE).is_file():
             # The profile must cover every family the adapted bundle reads, which may be more than the plain one's.
             self.adapted_bundle()
         items = [clip if isinstance(clip, tuple) else (clip, sample_rate) for clip in clips]
-        features = [self.clip_features(audio, rate).features for audio, rate in items]
+        names = list(names) if names is not None else [None] * len(items)
+        features = [self.clip_features(audio, rate, name).features for (audio, rate), name in zip(items, names)]
         return SpeakerProfile.from_features(features, self.bundle.feature_settings)
 
     def adapted_bundle(self) -> AnyBundle:
