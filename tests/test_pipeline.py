@@ -164,7 +164,8 @@ def test_the_frame_store_holds_every_original_clip_with_its_settings(tiny_projec
     frames = np.load(tiny_project / "features/frames/frames.npy")
     manifest = pd.read_parquet(tiny_project / "data/raw/manifest.parquet")
     assert sorted(index["clip_id"]) == sorted(manifest["clip_id"]) and (index["augmentation"] == "none").all()
-    assert frames.dtype == np.float16 and frames.shape == (index["length"].sum(), 64)
+    n_mels = yaml.safe_load((tiny_project / "params.yaml").read_text())["frames"]["n_mels"]
+    assert frames.dtype == np.float16 and frames.shape == (index["length"].sum(), n_mels)
     assert (index["offset"] + index["length"]).iloc[-1] == len(frames) and np.isfinite(frames).all()
     # 1 s clips, trimmed to the speech and 100 ms around it: never longer than the clip
     assert index["length"].between(50, 101).all()
