@@ -12,7 +12,9 @@ import pytest
 
 from soundmind.data.ravdess import EMOTIONS, parse_clip_id
 from soundmind.errors import CorpusError, ParamsError
-from soundmind.evaluation.adaptation import SKIPPED_EXTERNAL, enrollment_curve, enrollment_sizes, score_external
+from soundmind.evaluation.adaptation import (
+    SKIPPED_EXTERNAL, enrollment_curve, enrollment_sizes, external_folder, score_external,
+)
 from soundmind.features.normalise import speaker_normalise
 from soundmind.features.sets import feature_names
 from soundmind.features.tables import METADATA_COLUMNS
@@ -69,6 +71,14 @@ def test_external_scoring_is_skipped_without_a_folder_and_refuses_a_missing_one(
     assert score_external("", predictor) == {"skipped": SKIPPED_EXTERNAL}
     with pytest.raises(CorpusError, match=r"^params.yaml: 'external.emodb' names .*nowhere, which is not a folder\.$"):
         score_external(str(tmp_path / "nowhere"), predictor)
+
+
+def test_an_empty_setting_finds_a_local_copy_like_the_ravdess_one(tmp_path):
+    local_copy = tmp_path / "data/external/emodb"
+    assert external_folder("", local_copy) == ""
+    local_copy.mkdir(parents=True)
+    assert external_folder("", local_copy) == str(local_copy)
+    assert external_folder("../elsewhere", local_copy) == "../elsewhere"
 
 
 def test_an_emodb_named_folder_is_scored_plain_and_adapted_without_boredom(predictor, corpus, tmp_path):

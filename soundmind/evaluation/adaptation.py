@@ -20,14 +20,25 @@ from soundmind.errors import CorpusError, ParamsError
 from soundmind.features.frame_store import FRAMES_FAMILY, load_family_inputs
 from soundmind.features.tables import family_matrices, family_table_path, held_out_rows, require_current_table
 from soundmind.params import require, require_positive_int
+from soundmind.paths import EXTERNAL
 from soundmind.serving.labelled import labels_from_names, usable_clips
 from soundmind.serving.predict import EmotionPredictor
 from soundmind.serving.scoring import evaluate_labelled
 from soundmind.serving.speaker import SpeakerProfile
 
 ALL_CLIPS = "all"
-SKIPPED_EXTERNAL = ("external.emodb is empty: the out-of-corpus scoring is skipped (set it to a folder of EmoDB clips "
-                    "named as upstream, e.g. ../shared/emodb16k).")
+# Where an empty external.emodb looks, as an empty data.source looks under data/external/ for RAVDESS.
+LOCAL_EMODB = EXTERNAL / "emodb"
+SKIPPED_EXTERNAL = (f"external.emodb is empty and {LOCAL_EMODB} does not exist: the out-of-corpus scoring is skipped "
+                    "(link a folder of EmoDB clips named as upstream there, or set external.emodb to one, e.g. "
+                    "../shared/emodb16k).")
+
+
+def external_folder(setting: str, local_copy: Path = LOCAL_EMODB) -> str:
+    """The EmoDB folder to score: ``external.emodb`` when set, else the local copy if there is one, else ''."""
+    if setting:
+        return setting
+    return str(local_copy) if local_copy.is_dir() else ""
 
 
 def enrollment_sizes(params: dict[str, Any]) -> list[int | str]:
@@ -122,7 +133,7 @@ def adaptation_report(params: dict[str, Any], models_dir: Path) -> tuple[dict[st
     predictor = EmotionPredictor(require(params, "adaptation.model"), models_dir)
     # Loaded first: the twin may read families the plain bundle does not, and those must be extracted too.
     adapted = predictor.adapted_bundle()
-    external = score_external(str(require(params, "external.emodb") or ""), predictor)
+    external = score_external(external_folder(str(require(params, "external.emodb") or "")), predictor)
     clips, actors, emotions = test_actor_features(predictor)
     curve = enrollment_curve(predictor, clips, actors, emotions, sizes, draws, require(params, "base.seed"))
     report = {"model": predictor.name, "adapted_model": adapted.name, "external_emodb": external,

@@ -47,11 +47,13 @@ def evaluate_labelled(predictor: EmotionPredictor, clips: Sequence[LabelledClip]
     why there are none, the notes on what was left out, and every clip's answers."""
     notes = list(notes)
     adapted_missing = None
-    try:
-        # Loaded before extracting: the adapted twin may read feature families the plain bundle does not.
-        predictor.adapted_bundle()
-    except AdaptedBundleMissing as error:
-        adapted_missing = str(error)
+    speakers_known = all(clip.speaker is not None for clip in clips)
+    if speakers_known:
+        try:
+            # Loaded before extracting: the adapted twin may read feature families the plain bundle does not.
+            predictor.adapted_bundle()
+        except AdaptedBundleMissing as error:
+            adapted_missing = str(error)
     features, errors = extract_all(predictor, [clip.path for clip in clips])
     notes += [f"left out, cannot be scored: {error}" for error in errors.values()]
     clips = [clip for clip in clips if clip.path in features]
@@ -64,7 +66,7 @@ def evaluate_labelled(predictor: EmotionPredictor, clips: Sequence[LabelledClip]
                               "one_clip": recognition_scores(actual, one_clip, classes)}
     rows = [{"path": str(clip.path), "emotion": clip.emotion, "speaker": clip.speaker, "one_clip": answer}
             for clip, answer in zip(clips, one_clip)]
-    if any(clip.speaker is None for clip in clips):
+    if not speakers_known:
         report["adapted"] = {"skipped": "the speakers are not known (give a speaker column in the labels CSV)"}
     elif adapted_missing is not None:
         report["adapted"] = {"skipped": adapted_missing}
