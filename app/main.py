@@ -1,4 +1,6 @@
-"""Streamlit face over soundmind.serving.predict: upload a clip or pick a test-actor clip, see the emotion.
+"""Streamlit face over soundmind.serving.predict: upload or record a clip, or pick a test-actor clip, see the emotion;
+"Adapt to a voice" builds a speaker profile in memory from several clips of one speaker (uploaded or recorded), and
+every prediction then shows the adapted answer beside the plain one.
 
 Run with ``streamlit run app/main.py``. All audio and model work happens in soundmind.serving.predict;
 this file only chooses what to score and draws the answer.
@@ -20,9 +22,12 @@ import streamlit as st
 
 from soundmind.audio import AUDIO_SUFFIXES
 from soundmind.models.bundle import METADATA_FILE
+from soundmind.serving.adapt import plain_and_adapted
 from soundmind.serving.predict import EmotionPredictor, PredictionError, available_bundles
+from soundmind.serving.speaker import MIN_PROFILE_CLIPS, SpeakerProfile
 
 UPLOAD_CHOICE = "Upload a clip"
+RECORD_CHOICE = "Record"
 TEST_CLIP_CHOICE = "A test-actor clip"
 # Enough points for a readable waveform without shipping every sample to the browser.
 WAVEFORM_POINTS = 1500
@@ -97,11 +102,13 @@ def show_metrics(model_name: str) -> None:
 
 def chosen_audio(clips: pd.DataFrame | None) -> tuple[bytes, str, str] | None:
     """The audio to score as (bytes, name, mime type), from an upload or a test clip; None until there is one."""
-    choice = UPLOAD_CHOICE
-    if clips is not None:
-        choice = st.radio("Audio", [UPLOAD_CHOICE, TEST_CLIP_CHOICE], key="source", horizontal=True)
+    choices = [UPLOAD_CHOICE, RECORD_CHOICE] + ([TEST_CLIP_CHOICE] if clips is not None else [])
+    choice = st.radio("Audio", choices, key="source", horizontal=True)
     if choice == TEST_CLIP_CHOICE:
         return chosen_test_clip(clips)
+    if choice == RECORD_CHOICE:
+        recording = st.audio_input("Record a clip", key="record", help="Speak for 3-5 seconds, then stop.")
+        return None if recording is None else (recording.getvalue(), recording.name or "recording.wav", "audio/wav")
     uploaded = st.file_uploader(
         "A speech clip",
         type=[suffix.lstrip(".") for suffix in AUDIO_SUFFIXES],
@@ -127,8 +134,47 @@ def chosen_test_clip(clips: pd.DataFrame) -> tuple[bytes, str, str] | None:
         return None
 
 
-def show_prediction(result: dict) -> None:
-    st.header(f"Predicted emotion: {result['emotion']}")
+def voice_clips() -> list[tuple[bytes, str]]:
+    """The clips of the voice to adapt to, as (bytes, name): uploads, and every recording made since the last reset
+    (the recorder holds one take at a time, so takes are kept in the session, in memory only)."""
+    st.subheader("Adapt to a voice")
+    st.caption(f"Several clips of one speaker (at least {MIN_PROFILE_CLIPS}, any emotion, no labels): the profile of "
+               f"their voice is built in memory, and each prediction then also shows the adapted model's answer.")
+    uploads = st.file_uploader("Clips of the speaker", type=[suffix.lstrip(".") for suffix in AUDIO_SUFFIXES],
+                               accept_multiple_files=True, key="voice_upload")
+    takes, seen = st.session_state.setdefault("voice_takes", {}), st.session_state.setdefault("voice_seen", set())
+    take = st.audio_input("Record a clip of the speaker", key="voice_record")
+    # A take is added once: the recorder keeps showing it after "Forget", and it must stay forgotten.
+    if take is not None and take.file_id not in seen:
+        seen.add(take.file_id)
+        takes[take.file_id] = (take.getvalue(), f"recording {len(seen)}.wav")
+    if takes and st.button("Forget the recordings", key="voice_reset"):
+        takes.clear()
+    return [(upload.getvalue(), upload.name) for upload in uploads or []] + list(takes.values())
+
+
+def voice_profile(predictor: EmotionPredictor, clips: list[tuple[bytes, str]]) -> SpeakerProfile | None:
+    """The profile of ``clips`` for ``predictor``, kept in the session for the same clips and model; None (and why)
+    when there are too few clips, no adapted model or a clip that cannot be used."""
+    if len(clips) < MIN_PROFILE_CLIPS:
+        if clips:
+            st.info(f"{len(clips)} clip of the speaker: add at least {MIN_PROFILE_CLIPS - len(clips)} more to adapt.")
+        return None
+    key = (str(predictor.bundle_path), tuple(hash(data) for data, _ in clips))
+    cached = st.session_state.get("voice_profile")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        profile = predictor.enroll([data for data, _ in clips], names=[name for _, name in clips])
+    except PredictionError as error:
+        st.warning(f"Not adapted: {error}")
+        return None
+    st.session_state["voice_profile"] = (key, profile)
+    return profile
+
+
+def show_prediction(result: dict, heading: str = "Predicted emotion") -> None:
+    st.header(f"{heading}: {result['emotion']}")
     st.metric("Confidence", f"{result['confidence']:.1%}")
     st.caption(f"Model {result['model']} · {result['duration_seconds']:.2f} s of audio")
     probabilities = pd.DataFrame(
@@ -164,15 +210,22 @@ def show_waveform(waveform: np.ndarray, sample_rate: int) -> None:
     st.line_chart(envelope, x="seconds", y=["max", "min"], y_label="amplitude", height=220)
 
 
-def score(predictor: EmotionPredictor, audio: bytes, name: str) -> None:
+def score(predictor: EmotionPredictor, audio: bytes, name: str, speaker: SpeakerProfile | None) -> None:
     try:
-        result = predictor.predict(audio, name=name)
+        result, adapted = plain_and_adapted(predictor, audio, name, speaker)
         # The same decoding the prediction used, for the picture only.
         waveform = predictor.waveform(audio, None, name)
     except PredictionError as error:
         st.error(str(error))
         return
-    show_prediction(result)
+    if adapted is None:
+        show_prediction(result)
+    else:
+        plain_column, adapted_column = st.columns(2)
+        with plain_column:
+            show_prediction(result)
+        with adapted_column:
+            show_prediction(adapted, f"Adapted to the voice ({adapted['speaker_profile_clips']} clips)")
     show_waveform(waveform, predictor.sample_rate)
 
 
@@ -187,12 +240,15 @@ def main() -> None:
     if predictor is None:
         return
     audio = chosen_audio(test_clips())
+    # Below the clip to score: the first file input on the page stays the one for a single prediction.
+    with st.expander("Adapt to a voice", expanded=False):
+        speaker = voice_profile(predictor, voice_clips())
     if audio is None:
-        st.info("Upload a wav, flac, mp3 or ogg clip of speech to hear what the model makes of it.")
+        st.info("Upload or record a clip of speech (wav, flac, mp3 or ogg) to hear what the model makes of it.")
         return
     data, name, mime_type = audio
     st.audio(data, format=mime_type)
-    score(predictor, data, name)
+    score(predictor, data, name, speaker)
 
 
 main()

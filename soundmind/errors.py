@@ -19,3 +19,11 @@ class ParamsError(SoundmindError):
 
 class StaleFeaturesError(SoundmindError):
     """A feature table was extracted with other settings than the ones a stage is asked to use."""
+
+
+class SpeakerProfileError(SoundmindError, ValueError):
+    """A speaker profile file cannot be read, or was made for other features than the model it is used with."""
+
+
+class PredictionError(SoundmindError):
+    """The audio or the model cannot be used for a prediction; the message says why in one sentence."""

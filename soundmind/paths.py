@@ -20,6 +20,9 @@ EVALUATION_PLOTS = REPORTS / "plots" / "evaluation"
 CV_REPORT = REPORTS / "cv.json"
 CV_PLOT = REPORTS / "plots" / "cv_folds.png"
 AUDIT_REPORT = REPORTS / "audit_seed_protocol.json"
+ADAPTED_TRAINING_REPORT = TRAINING_REPORTS / "adapted.json"
+ADAPTATION_REPORT = REPORTS / "adaptation.json"
+ADAPTATION_CURVE = REPORTS / "adaptation_curve.csv"
 
 
 def cv_folds_table(protocol: str) -> Path:

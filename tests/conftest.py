@@ -43,6 +43,9 @@ def tiny_params(params: dict) -> dict:
             model.update(TINY_CRNN)
     params["train"]["ensemble"]["sklearn_members"]["extra_trees"]["n_estimators"] = 50
     params["cv"].update(folds=3, crnn_epochs=4, crnn_min_epochs=2)  # two actors per fold; a short CRNN schedule
+    params["train_adapted"].update(crnn_epochs=10, crnn_min_epochs=3)
+    # 16 is more than a tiny actor's 15 other clips: the curve caps it (and says so by its "clips" column).
+    params["adaptation"].update(draws=2)
     return params
 
 

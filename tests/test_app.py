@@ -145,10 +145,51 @@ def test_without_the_pipeline_data_only_upload_is_offered(tiny_project, tmp_path
 
     app = run_app()
 
-    assert not app.radio, "no test-actor clips to pick without data/raw/manifest.parquet and data/splits.csv"
-    assert len(app.get("file_uploader")) == 1
+    assert app.radio(key="source").options == ["Upload a clip", "Record"], \
+        "no test-actor clips to pick without data/raw/manifest.parquet and data/splits.csv"
+    assert [uploader.key for uploader in app.get("file_uploader")] == ["upload", "voice_upload"]
     assert app.sidebar.selectbox(key="model").value == "ensemble"
     assert not app.sidebar.metric, "no reports/metrics.json under this root"
+
+
+def test_a_clip_recorded_with_the_microphone_is_scored(tiny_app, tiny_project):
+    tiny_app.radio(key="source").set_value("Record").run()
+    tiny_app.audio_input(key="record").set_value(("take.wav", wav_bytes("sad"), "audio/wav")).run()
+
+    assert not tiny_app.exception and not tiny_app.error
+    expected = EmotionPredictor(models_dir=tiny_project / "models").predict(wav_bytes("sad"), name="take.wav")
+    assert predicted_emotion(tiny_app) == expected["emotion"]
+
+
+def voice_of_actor(project: Path, count: int) -> list[tuple[str, bytes, str]]:
+    """``count`` clips of test actor 6, as uploads."""
+    paths = sorted((project / "data/raw/Actor_06").glob("*.flac"))[:count]
+    return [(path.name, path.read_bytes(), "audio/flac") for path in paths]
+
+
+def test_adapting_to_a_voice_from_uploads_and_a_recording_shows_the_adapted_answer_beside_the_plain_one(tiny_app, tiny_project):
+    uploads = voice_of_actor(tiny_project, 2)
+    tiny_app.file_uploader(key="voice_upload").set_value(uploads[:1]).run()
+    assert any("add at least 1 more" in item.value for item in tiny_app.info)
+
+    recorded = wav_bytes("happy", seconds=1.5)
+    tiny_app.file_uploader(key="voice_upload").set_value(uploads).run()
+    tiny_app.audio_input(key="voice_record").set_value(("voice.wav", recorded, "audio/wav")).run()
+    tiny_app.file_uploader(key="upload").set_value(("take 1.wav", wav_bytes(), "audio/wav")).run()
+
+    assert not tiny_app.exception and not tiny_app.error and not tiny_app.warning
+    predictor = EmotionPredictor(models_dir=tiny_project / "models")
+    profile = predictor.enroll([data for _, data, _ in uploads] + [recorded])
+    plain = predictor.predict(wav_bytes(), name="take 1.wav")
+    adapted = predictor.predict(wav_bytes(), name="take 1.wav", speaker=profile)
+    headings = [item.value for item in tiny_app.main.header]
+    assert headings == [f"Predicted emotion: {plain['emotion']}", f"Adapted to the voice (3 clips): {adapted['emotion']}"]
+    assert [metric.value for metric in tiny_app.main.metric] == [f"{plain['confidence']:.1%}", f"{adapted['confidence']:.1%}"]
+
+    # The recording is forgotten (and stays so while the recorder still shows it): two clips remain.
+    tiny_app.button(key="voice_reset").click().run()
+    tiny_app.run()
+    assert [item.value for item in tiny_app.main.header][1].startswith("Adapted to the voice (2 clips): ")
 
 
 # --- a real browser --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from soundmind.data.synthetic import synthetic_clip
 from soundmind.features.frames import FrameSettings, clip_frames, standardise_per_band
 from soundmind.models.bundle import load_bundle, save_bundle
 from soundmind.models.crnn import build_crnn, build_crnn_from_params
+from soundmind.models.crnn_inputs import windowed_probabilities
 from soundmind.models.frame_bundle import FrameBundle
 from soundmind.models.keras_backend import keras
 from soundmind.serving.predict import EmotionPredictor
@@ -107,3 +108,22 @@ def test_a_clip_longer_than_the_crop_is_scored_as_the_mean_of_its_windows(tmp_pa
     assert len(result["windows"]) >= 4
     mean = np.mean([[window["probabilities"][label] for label in EMOTIONS] for window in result["windows"]], axis=0)
     np.testing.assert_allclose([result["probabilities"][label] for label in EMOTIONS], mean / mean.sum(), rtol=1e-6)
+
+
+def test_an_adapted_crnn_scores_the_speakers_normalised_frames_without_standardising_each_clip_again(tmp_path):
+    bundle = frame_bundle(seeds=(5,), crop_frames=80)
+    save_bundle(bundle, tmp_path / "crnn")
+    bundle.metadata = {**bundle.metadata, "name": "crnn_adapted", "speaker_normalised": True}
+    save_bundle(bundle, tmp_path / "crnn_adapted")
+    predictor = EmotionPredictor(tmp_path / "crnn")
+    rate = SETTINGS.sample_rate
+    profile = predictor.enroll([(synthetic_clip(emotion, 4, 2, rate, 0.8), rate) for emotion in EMOTIONS[:4]])
+    assert profile.families == {"frames"} and profile.statistics["frames"][0].shape == (SETTINGS.n_mels,)
+
+    clip = synthetic_clip("sad", 4, 1, rate, 0.7)
+    normalised = profile.normalise({"frames": [clip_frames(clip, SETTINGS)]})["frames"][0]
+    expected = windowed_probabilities(bundle.models[5].predict_on_batch, [normalised], 80)[0]  # padded to a crop
+    adapted = predictor.predict(clip, rate, speaker=profile)
+    assert adapted["model"] == "crnn_adapted" and adapted["speaker_profile_clips"] == 4
+    np.testing.assert_allclose([adapted["probabilities"][label] for label in EMOTIONS], expected, rtol=1e-5)
+    assert not np.allclose(normalised, standardise_per_band(normalised), atol=1e-3)  # per-clip standardising would differ

@@ -195,3 +195,73 @@ def test_the_seed_protocol_audit_measures_its_leak(tiny_project):
     assert audit["speaker_independent"]["test_actors"] == TINY_TEST_ACTORS
     # Whether the leak inflates accuracy is tested on data built for it (test_cv); the tiny corpus is
     # too easy for the honest arm to fall behind.
+
+
+def test_adapted_bundles_twin_the_plain_ones_and_predict_with_a_speaker_uses_them(tiny_project):
+    from soundmind.models.bundle import load_bundle
+    from soundmind.serving.predict import EmotionPredictor
+
+    for name in ("svm_rich", "logistic_egemaps", "logistic_compare", "crnn", "ensemble"):
+        plain, adapted = load_bundle(tiny_project / "models" / name), load_bundle(tiny_project / "models" / f"{name}_adapted")
+        assert adapted.speaker_normalised and not plain.speaker_normalised
+        assert all(adapted.feature_settings[family] == plain.feature_settings[family]
+                   for family in adapted.required_families() & set(plain.feature_settings))
+    adapted_ensemble = load_bundle(tiny_project / "models/ensemble_adapted")
+    assert set(adapted_ensemble.members) <= {"svm_rich_adapted", "logistic_egemaps_adapted", "logistic_compare_adapted",
+                                             "crnn_adapted", "extra_trees"}
+    summary = json.loads((tiny_project / "reports/training/adapted.json").read_text())
+    assert set(summary) == {"svm_rich_adapted", "logistic_egemaps_adapted", "logistic_compare_adapted", "crnn_adapted",
+                            "ensemble_adapted"}
+    predictor = EmotionPredictor(models_dir=tiny_project / "models")
+    clips = sorted((tiny_project / "data/raw/Actor_05").glob("*.flac"))
+    profile = predictor.enroll(clips[1:6])
+    result = predictor.predict(clips[0], speaker=profile)
+    assert result["model"] == "ensemble_adapted" and result["speaker_profile_clips"] == 5
+
+
+def test_the_enrollment_curve_is_reported_and_plotted_and_external_scoring_is_skipped_by_default(tiny_project):
+    from soundmind.evaluation.adaptation import SKIPPED_EXTERNAL
+
+    report = json.loads((tiny_project / "reports/adaptation.json").read_text())
+    assert report["external_emodb"] == {"skipped": SKIPPED_EXTERNAL} and report["adapted_model"] == "ensemble_adapted"
+    assert report["enrollment"]["test_actors"] == TINY_TEST_ACTORS and report["enrollment"]["clips"] == 32
+    curve = pd.read_csv(tiny_project / "reports/adaptation_curve.csv")
+    assert curve["k"].astype(str).tolist() == ["1", "2", "4", "8", "16", "all"]
+    assert curve["clips"].tolist() == [1, 2, 4, 8, 15, 15] and curve["draws"].tolist() == [2, 2, 2, 2, 2, 1]
+    assert curve["adapted_accuracy"].between(0, 1).all()
+    plots = json.loads(run_dvc(tiny_project, "plots", "show", "--json").stdout)["data"]
+    (curve_plot,) = [title for title in plots if title.startswith("Adapted accuracy on the test actors")]
+    assert len(plots[curve_plot][0]["content"]["data"]["values"]) > 0
+
+
+def test_evaluate_external_scores_an_emodb_folder_and_refuses_a_missing_one(tiny_project, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import copy_built_project
+
+    project = copy_built_project(tiny_project, tmp_path / "project")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+
+    def run_with(folder: str) -> subprocess.CompletedProcess:
+        params["external"]["emodb"] = folder
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        return subprocess.run([sys.executable, "-m", "stages.evaluate_external"], cwd=project, capture_output=True,
+                              text=True, timeout=600)
+
+    missing = run_with("no/such/emodb")
+    assert missing.returncode != 0
+    assert missing.stderr.strip().splitlines()[-1] == ("error: params.yaml: 'external.emodb' names no/such/emodb, "
+                                                       "which is not a folder.")
+    emodb = tmp_path / "emodb"
+    emodb.mkdir()
+    # Actor 5's clips under EmoDB names: anger, sadness and (left out) boredom for calm.
+    for initial, code in (("W", "05"), ("T", "04"), ("L", "02")):
+        for index, path in enumerate(sorted((project / "data/raw/Actor_05").glob(f"03-01-{code}-*.flac"))):
+            shutil.copy(path, emodb / f"03a0{index + 1}{initial}a.flac")
+    scored = run_with(str(emodb))
+    assert scored.returncode == 0, scored.stderr
+    external = json.loads((project / "reports/adaptation.json").read_text())["external_emodb"]
+    assert external["classes"] == ["sad", "angry"] and external["one_clip"]["clips"] == 4
+    assert external["adapted"]["adapted_clips"] == 4 and any("'boredom'" in note for note in external["notes"])

@@ -19,7 +19,8 @@ from sklearn.metrics import accuracy_score, f1_score
 from soundmind.checks import CV_PROTOCOLS, check_cv_models, check_fold_count
 from soundmind.data.ravdess import EMOTIONS
 from soundmind.errors import ParamsError
-from soundmind.features.frames import FrameSettings, speaker_normalise_frames, standardise_per_band
+from soundmind.features.frames import FrameSettings, standardise_per_band
+from soundmind.features.normalise import speaker_normalise, speaker_normalise_frames
 from soundmind.features.sets import feature_family
 from soundmind.features.tables import METADATA_COLUMNS, encode_labels
 from soundmind.models.architectures import FRAME_ARCHITECTURES
@@ -44,16 +45,6 @@ def make_folds(actors: list[int], n_folds: int) -> list[Fold]:
     check_fold_count(n_folds, len(actors))
     groups = [tuple(int(actor) for actor in group) for group in np.array_split(np.array(actors), n_folds)]
     return [Fold(index, groups[index], groups[(index + 1) % n_folds]) for index in range(n_folds)]
-
-
-def speaker_normalise(matrix: np.ndarray, actors: np.ndarray) -> np.ndarray:
-    """Standardise each actor's rows with that actor's own mean and standard deviation (no labels used)."""
-    normalised = np.empty_like(matrix, dtype=np.float64)
-    for actor in np.unique(actors):
-        rows = actors == actor
-        mean, std = matrix[rows].mean(axis=0), matrix[rows].std(axis=0)
-        normalised[rows] = (matrix[rows] - mean) / np.where(std > 1e-12, std, 1.0)
-    return normalised
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support, recall_score
 
 from soundmind.features.tables import family_matrices, held_out_rows
 from soundmind.models.seeds import spread_of
@@ -43,6 +43,19 @@ def classification_metrics(actual: Sequence[str], predicted: Sequence[str], labe
             actual_label: {predicted_label: int(matrix[row, column]) for column, predicted_label in enumerate(labels)}
             for row, actual_label in enumerate(labels)
         },
+    }
+
+
+def recognition_scores(actual: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
+    """Return accuracy, unweighted average recall (the mean of the per-class recalls: what an emotion corpus with
+    unbalanced classes is compared by), macro-F1, per-class recall and the confusion matrix over ``classes``."""
+    figures = classification_metrics(actual, predicted, classes)
+    uar = recall_score(actual, predicted, labels=list(classes), average="macro", zero_division=0)
+    return {
+        "accuracy": figures["accuracy"], "unweighted_average_recall": round(float(uar), 4), "macro_f1": figures["macro_f1"],
+        "clips": figures["n_test_clips"],
+        "per_class_recall": {label: values["recall"] for label, values in figures["per_class"].items()},
+        "confusion_matrix": figures["confusion_matrix"],
     }
 
 

@@ -15,12 +15,12 @@ import librosa
 import numpy as np
 
 from soundmind.audio import load_audio
+# speaker_normalise_frames lives in normalise.py with the other speaker statistics; importable from here too.
+from soundmind.features.normalise import FLAT_BAND, speaker_normalise_frames, standardise, statistics  # noqa: F401
 
 FRAMES_FAMILY = "frames"  # the family name of the frames in feature settings, bundles and features/
 # Floor of the power spectrum before the logarithm: -100 dB, far below any recorded room noise.
 POWER_FLOOR = 1e-10
-# A band whose deviation is below this is flat (silence, padding): it is centred, not scaled.
-FLAT_BAND = 1e-3
 
 
 @dataclass(frozen=True)
@@ -116,19 +116,4 @@ def standardise_per_band(frames: np.ndarray) -> np.ndarray:
     """Return one clip's frames with each mel band at zero mean and unit deviation over the clip's own frames
     (uses the clip alone, so it is legitimate in the plain protocol)."""
     frames = np.asarray(frames, dtype=np.float32)
-    mean, std = frames.mean(axis=0), frames.std(axis=0)
-    return (frames - mean) / np.where(std > FLAT_BAND, std, 1.0)
-
-
-def speaker_normalise_frames(clips: list[np.ndarray], actors: np.ndarray) -> list[np.ndarray]:
-    """Return every clip standardised per band with its actor's mean and deviation over all of that actor's
-    frames (no labels used): the speaker-normalised protocol's input."""
-    normalised: list[np.ndarray] = [np.empty(0)] * len(clips)
-    for actor in np.unique(actors):
-        rows = np.flatnonzero(actors == actor)
-        stacked = np.concatenate([np.asarray(clips[row], dtype=np.float32) for row in rows])
-        mean, std = stacked.mean(axis=0), stacked.std(axis=0)
-        scale = np.where(std > FLAT_BAND, std, 1.0)
-        for row in rows:
-            normalised[row] = (np.asarray(clips[row], dtype=np.float32) - mean) / scale
-    return normalised
+    return standardise(frames, *statistics(frames), FLAT_BAND)

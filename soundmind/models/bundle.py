@@ -31,6 +31,11 @@ PIPELINE_FILE = "pipeline.joblib"
 LABELS_FILE = "labels.json"
 METADATA_FILE = "bundle.json"
 MEMBERS_DIR = "members"
+# bundle.json key, true for a bundle trained on speaker-normalised features (what the train-adapted stage makes):
+# it must be given features standardised with the speaker's profile (serving/speaker.py), never plain ones.
+SPEAKER_NORMALISED = "speaker_normalised"
+# models/<name>_adapted: the <name> recipe trained on speaker-normalised features (the train-adapted stage).
+ADAPTED_SUFFIX = "_adapted"
 
 
 class _BundleBase:
@@ -53,6 +58,11 @@ class _BundleBase:
     def feature_settings(self) -> dict[str, dict[str, Any]]:
         """The settings each feature family was extracted with, as its table recorded them."""
         return self.metadata["feature_settings"]
+
+    @property
+    def speaker_normalised(self) -> bool:
+        """Whether the bundle was trained on features standardised with each speaker's statistics."""
+        return bool(self.metadata.get(SPEAKER_NORMALISED, False))
 
     def required_families(self) -> set[str]:
         """The feature families (rich, compare, egemaps) this bundle needs computed for each clip."""

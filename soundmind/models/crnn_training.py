@@ -12,8 +12,9 @@ import numpy as np
 from soundmind.data.ravdess import EMOTIONS
 from soundmind.features.frame_store import FrameStore
 from soundmind.features.frames import FrameSettings, standardise_per_band
+from soundmind.features.normalise import speaker_normalise_frames
 from soundmind.features.tables import encode_labels, split_rows
-from soundmind.models.bundle import TrainingResult, common_sample_rate
+from soundmind.models.bundle import SPEAKER_NORMALISED, TrainingResult, common_sample_rate
 from soundmind.models.crnn import build_crnn_from_params
 from soundmind.models.crnn_inputs import augmented_epoch, centre_crops
 from soundmind.models.frame_bundle import FrameBundle, seed_window_probabilities
@@ -108,14 +109,24 @@ def fold_probabilities(
     return summary["val_accuracy"], averaged[0], averaged[1]
 
 
+def store_clips(store: FrameStore, speaker_normalised: bool) -> list[np.ndarray]:
+    """Every clip of ``store``, standardised per band with its own statistics, or with its actor's (the
+    speaker-normalised protocol: what an adapted CRNN is trained on and a speaker profile gives it)."""
+    clips = [store.clip_frames(row) for row in range(len(store.index))]
+    if speaker_normalised:
+        return speaker_normalise_frames(clips, store.index["actor"].to_numpy())
+    return [standardise_per_band(frames) for frames in clips]
+
+
 def train_crnn(
     name: str, params: dict[str, Any], store: FrameStore, *, base_seed: int,
-    feature_settings: dict[str, dict[str, Any]], live_dir: Path,
+    feature_settings: dict[str, dict[str, Any]], live_dir: Path | None, speaker_normalised: bool = False,
 ) -> TrainingResult:
-    """Fit ``train.<name>`` once per seed on the train actors' clips (each standardised per band), keeping each
-    seed's epoch best on the val actors; the bundle averages the seeds' probabilities."""
+    """Fit ``train.<name>`` once per seed on the train actors' clips (each standardised per band, or with its actor's
+    band statistics when ``speaker_normalised``), keeping each seed's epoch best on the val actors; the bundle
+    averages the seeds' probabilities."""
     train_rows, val_rows = split_rows(store.index)
-    clips = [standardise_per_band(store.clip_frames(row)) for row in range(len(store.index))]
+    clips = store_clips(store, speaker_normalised)
     train_clips = [clips[row] for row in train_rows.index]
     val_clips = [clips[row] for row in val_rows.index]
     crop_frames = FrameSettings(**feature_settings["frames"]).frames_in(params["crop_seconds"])
@@ -129,6 +140,7 @@ def train_crnn(
         "crop_frames": crop_frames, "sample_rate": common_sample_rate(feature_settings),
         "feature_settings": feature_settings, "params": params, **summary,
         "n_train_clips": int(len(train_rows)), "n_val_clips": int(len(val_rows)),
+        **({SPEAKER_NORMALISED: True} if speaker_normalised else {}),
     }
     bundle = FrameBundle(models=models, scaler=None, labels=list(EMOTIONS), metadata=metadata)
     return TrainingResult(bundle=bundle, histories=histories, summary=summary)

@@ -1,6 +1,7 @@
 """The CRNN's bundle: Keras models over log-mel frames, one per training seed, whose probabilities are averaged.
 
-It is a ``Bundle`` without a scaler: each clip is standardised per mel band with its own statistics, and a
+It is a ``Bundle`` without a scaler: each clip is standardised per mel band with its own statistics (an adapted
+bundle's clips come standardised with their speaker's instead), and a
 clip longer than the training crop is scored as the mean over windows of one crop (``crnn_inputs``).
 """
 
@@ -42,5 +43,8 @@ class FrameBundle(Bundle):
         (each clip's (frames, n_mels) decibels, as ``features.frames.clip_frames`` makes them)."""
         if "frames" not in features:
             raise ValueError(f"model {self.name!r} needs the 'frames' features")
-        clips = [standardise_per_band(frames) for frames in features["frames"]]
+        # A speaker-normalised bundle's frames come standardised with the speaker's band statistics; standardising
+        # each clip again would undo that (it is affine per band), so only plain bundles standardise per clip.
+        normalise = (lambda frames: np.asarray(frames, dtype=np.float32)) if self.speaker_normalised else standardise_per_band
+        clips = [normalise(frames) for frames in features["frames"]]
         return seed_window_probabilities(self.models, clips, self.crop_frames)

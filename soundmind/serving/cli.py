@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from soundmind.data.ravdess import parse_clip_id
+from soundmind.errors import SoundmindError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,14 +31,46 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     predict.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders of them")
-    predict.add_argument(
+    add_model_arguments(predict)
+    predict.add_argument("--json", action="store_true", help="print one JSON object per file instead of a table")
+    adaptation = predict.add_mutually_exclusive_group()
+    adaptation.add_argument("--speaker", type=Path, metavar="PROFILE.json",
+                            help="a profile from `enroll`: score with the model's adapted bundle (models/<name>_adapted)")
+    adaptation.add_argument("--adapt-per-folder", action="store_true",
+                            help="each folder holds one speaker: each clip is scored adapted to a profile of its folder's "
+                                 "OTHER clips (a folder of fewer than 3 clips is scored without adaptation, and says so)")
+    enroll = commands.add_parser(
+        "enroll", help="make a speaker profile from unlabelled clips of one speaker",
+        description="Make a speaker profile (per-feature means and deviations over the clips) for `predict --speaker`.",
+    )
+    enroll.add_argument("paths", nargs="+", metavar="CLIP_OR_DIR", help="at least two clips of the speaker, or folders")
+    enroll.add_argument("-o", "--output", type=Path, required=True, metavar="PROFILE.json", help="where to write the profile")
+    add_model_arguments(enroll)
+    evaluate = commands.add_parser(
+        "evaluate", help="score a model on a labelled folder",
+        description="Accuracy, unweighted average recall, macro-F1, per-class recall and the confusion matrix of a model "
+                    "on a folder whose emotions a labels CSV gives or whose file names encode them (RAVDESS, EmoDB); "
+                    "predictions are the argmax over the classes the labels hold. With speakers known and an adapted "
+                    "bundle, also adapted: each clip with a profile of its speaker's other clips.",
+    )
+    evaluate.add_argument("folder", type=Path, metavar="DIR", help="the folder of audio files")
+    evaluate.add_argument("--labels", type=Path, metavar="CSV",
+                          help="columns path, emotion[, speaker]; paths relative to the CSV (default: read file names)")
+    evaluate.add_argument("--label-map", default="", metavar="OLD=NEW,...",
+                          help="rename the corpus's emotions to the model's (e.g. anger=angry,happiness=happy)")
+    evaluate.add_argument("--output", type=Path, metavar="REPORT.json", help="also write the report as JSON")
+    add_model_arguments(evaluate)
+    return parser
+
+
+def add_model_arguments(command: argparse.ArgumentParser) -> None:
+    """The --model and --models-dir options every command shares."""
+    command.add_argument(
         "--model", default=None, metavar="NAME_OR_PATH",
         help="a model name under --models-dir (ensemble, logistic_compare, baseline, ...) or a bundle folder; "
              "default: the ensemble, else the model with the best recorded val accuracy",
     )
-    predict.add_argument("--models-dir", default="models", type=Path, help="where trained bundles live (default: models)")
-    predict.add_argument("--json", action="store_true", help="print one JSON object per file instead of a table")
-    return parser
+    command.add_argument("--models-dir", default="models", type=Path, help="where trained bundles live (default: models)")
 
 
 def true_emotion(path: str) -> str | None:
@@ -82,25 +115,34 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 def run_predict(arguments: argparse.Namespace) -> int:
-    """Score the files of ``arguments``; return 0 only when every file was scored."""
+    """Score the files of ``arguments`` (plain, with an enrolled speaker's profile, or adapted per folder);
+    return 0 only when every file was scored."""
     with native_stderr_silenced():
-        from soundmind.serving.predict import EmotionPredictor, PredictionError, audio_files
+        from soundmind.serving.adapt import predict_per_folder
+        from soundmind.serving.predict import EmotionPredictor, audio_files
+        from soundmind.serving.speaker import SpeakerProfile
 
-    try:
-        predictor = EmotionPredictor(arguments.model, arguments.models_dir)
-    except PredictionError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    predictor = EmotionPredictor(arguments.model, arguments.models_dir)
     files = audio_files(arguments.paths)
     if not files:
         print("error: no audio files (wav, flac, mp3, ogg) found in the given folders.", file=sys.stderr)
         return 1
-    results = predictor.predict_many(files)
+    model = f"{predictor.name} ({predictor.bundle_path})"
+    if arguments.speaker is not None or arguments.adapt_per_folder:
+        adapted = predictor.adapted_bundle()
+        model = f"{adapted.name}, adapted ({predictor.bundle_path.parent / adapted.name})"
+    if arguments.adapt_per_folder:
+        results = predict_per_folder(predictor, files)
+    else:
+        speaker = SpeakerProfile.load(arguments.speaker) if arguments.speaker is not None else None
+        results = predictor.predict_many(files, speaker=speaker)
     if arguments.json:
         for result in results:
             print(json.dumps(result))
     else:
-        print_table(results, f"{predictor.name} ({predictor.bundle_path})")
+        print_table(results, model)
+    for note in sorted({f"{result['speaker']}: {result['adaptation']}" for result in results if "adaptation" in result}):
+        print(f"note: {note}", file=sys.stderr)
     failures = [result for result in results if "error" in result]
     for failure in failures:
         print(f"error: {failure['error']}", file=sys.stderr)
@@ -108,9 +150,73 @@ def run_predict(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def run_enroll(arguments: argparse.Namespace) -> int:
+    """Write the speaker profile of the clips of ``arguments``."""
+    with native_stderr_silenced():
+        from soundmind.serving.predict import EmotionPredictor, audio_files
+
+    predictor = EmotionPredictor(arguments.model, arguments.models_dir)
+    profile = predictor.enroll(audio_files(arguments.paths))
+    profile.save(arguments.output)
+    print(f"wrote {arguments.output}: the profile of {profile.clip_count} clips for model {predictor.name} "
+          f"({', '.join(sorted(profile.families))} features)")
+    return 0
+
+
+def run_evaluate(arguments: argparse.Namespace) -> int:
+    """Score a labelled folder, print the figures, and write them with --output."""
+    with native_stderr_silenced():
+        from soundmind.files import write_json
+        from soundmind.serving.labelled import labels_from_names, parse_label_map, read_labels, usable_clips
+        from soundmind.serving.predict import EmotionPredictor
+        from soundmind.serving.scoring import evaluate_labelled
+
+    try:
+        label_map = parse_label_map(arguments.label_map)
+    except ValueError as error:
+        print(f"error: {error}.", file=sys.stderr)
+        return 2
+    predictor = EmotionPredictor(arguments.model, arguments.models_dir)
+    labelled = read_labels(arguments.labels) if arguments.labels else labels_from_names(arguments.folder)
+    clips, notes = usable_clips(labelled, label_map, predictor.bundle.labels)
+    if not clips:
+        print(f"error: {arguments.folder}: no clip is labelled with one of the model's classes "
+              f"({', '.join(predictor.bundle.labels)}); map the labels with --label-map.", file=sys.stderr)
+        return 1
+    report = evaluate_labelled(predictor, clips, notes)
+    print_report(report)
+    if arguments.output is not None:
+        write_json(arguments.output, report)
+        print(f"wrote {arguments.output}")
+    return 0
+
+
+def print_report(report: dict) -> None:
+    """Print the figures of ``evaluate_labelled``'s report for people."""
+    print(f"model: {report['model']}; classes: {', '.join(report['classes'])}")
+    for kind in ("one_clip", "adapted"):
+        figures = report[kind]
+        if "skipped" in figures:
+            print(f"{kind}: not scored: {figures['skipped']}")
+            continue
+        print(f"{kind}: {figures['clips']} clips, accuracy {figures['accuracy']:.2%}, unweighted average recall "
+              f"{figures['unweighted_average_recall']:.2%}, macro-F1 {figures['macro_f1']:.4f}")
+        print("  recall: " + ", ".join(f"{label} {value:.0%}" for label, value in figures["per_class_recall"].items()))
+        print("  confusion (rows actual, columns predicted, in the class order above):")
+        for label, row in figures["confusion_matrix"].items():
+            print(f"    {label:<10} " + " ".join(f"{count:>4}" for count in row.values()))
+    for note in report["notes"]:
+        print(f"note: {note}")
+
+
+COMMANDS = {"predict": run_predict, "enroll": run_enroll, "evaluate": run_evaluate}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status (1 with one sentence on stderr for input it cannot use)."""
     arguments = build_parser().parse_args(argv)
-    if arguments.command == "predict":
-        return run_predict(arguments)
-    return 2
+    try:
+        return COMMANDS[arguments.command](arguments)
+    except SoundmindError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

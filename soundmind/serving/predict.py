@@ -4,29 +4,43 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from soundmind.audio import AUDIO_SUFFIXES, decode_audio, to_mono_at_rate
-from soundmind.errors import SoundmindError
+from soundmind.errors import PredictionError
 from soundmind.features.frames import FRAMES_FAMILY, FrameSettings, clip_frames
 from soundmind.features.sets import family_extractor
-from soundmind.models.bundle import METADATA_FILE, AnyBundle, load_bundle
+from soundmind.models.bundle import (  # noqa: F401 (ADAPTED_SUFFIX: part of this module's interface)
+    ADAPTED_SUFFIX, METADATA_FILE, AnyBundle, common_sample_rate, load_bundle,
+)
+from soundmind.serving.audio_input import (  # noqa: F401 (MAX_FILE_BYTES, audio_files: part of this module's interface)
+    MAX_FILE_BYTES, audio_files, scoreable_waveform, split_into_windows,
+)
+from soundmind.serving.speaker import SpeakerProfile
 
 # The ensemble first; every other bundle by the val-actor accuracy it recorded (never by test accuracy).
 PREFERRED_MODEL = "ensemble"
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MIN_SECONDS = 0.25
-SILENCE_PEAK = 1e-4
-# RAVDESS clips are 3-5 s; longer audio is scored in windows of that size.
-WINDOW_SECONDS = 4.0
-WINDOW_HOP_SECONDS = 2.0
-SAMPLE_RATE_RANGE = (1000, 384_000)
+ADAPTED_STAGE = "train-adapted"
 
 
-class PredictionError(SoundmindError):
-    """The audio or the model cannot be used for a prediction; the message says why in one sentence."""
+class AdaptedBundleMissing(PredictionError):
+    """Speaker adaptation was asked for, but no adapted bundle lies beside the plain one."""
+
+
+def adapted_bundle_path(bundle_path: Path) -> Path:
+    """Where the adapted twin of the bundle at ``bundle_path`` lives: ``models/<name>_adapted``."""
+    return bundle_path.with_name(bundle_path.name + ADAPTED_SUFFIX)
+
+
+@dataclass
+class ClipFeatures:
+    """One clip's features, ``{family: one row per window}`` (frames: one array per window), and its windows."""
+
+    features: dict[str, Any]
+    window_starts: list[int]
+    duration_seconds: float
 
 
 def available_bundles(models_dir: Path | str = "models") -> list[str]:
@@ -34,7 +48,9 @@ def available_bundles(models_dir: Path | str = "models") -> list[str]:
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
         return []
-    found = sorted(path.name for path in models_dir.iterdir() if (path / METADATA_FILE).is_file())
+    # Adapted bundles need a speaker profile: they are reached through their plain twin, never picked alone.
+    found = sorted(path.name for path in models_dir.iterdir()
+                   if (path / METADATA_FILE).is_file() and not path.name.endswith(ADAPTED_SUFFIX))
     return sorted(found, key=lambda name: (name != PREFERRED_MODEL, -_val_accuracy(models_dir / name)))
 
 
@@ -70,10 +86,11 @@ class EmotionPredictor:
 
     def __init__(self, bundle: str | Path | None = None, models_dir: str | Path = "models") -> None:
         self.bundle_path = resolve_bundle(bundle, models_dir)
-        try:
-            self.bundle: AnyBundle = load_bundle(self.bundle_path)
-        except (FileNotFoundError, KeyError, ValueError, OSError) as error:
-            raise PredictionError(f"{self.bundle_path}: the model bundle cannot be loaded ({error}).") from error
+        self.bundle: AnyBundle = loaded_bundle(self.bundle_path)
+        if self.bundle.speaker_normalised:
+            raise PredictionError(f"{self.bundle_path}: is an adapted bundle, trained on speaker-normalised features; "
+                                  f"load its plain twin and pass speaker= (a profile from enroll).")
+        self._adapted: AnyBundle | None = None
         # The settings each feature table was extracted with, as the bundle copied them from there.
         settings = self.bundle.feature_settings
         self.extractors = {family: extractor_of(family, settings[family]) for family in self.bundle.required_families()}
@@ -86,24 +103,85 @@ class EmotionPredictor:
     def sample_rate(self) -> int:
         return self.bundle.sample_rate
 
-    def predict(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None = None, name: str | None = None) -> dict[str, Any]:
-        """Score a file path, the bytes of a file, or a waveform with its sample rate.
+    def predict(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None = None, name: str | None = None,
+                speaker: SpeakerProfile | None = None) -> dict[str, Any]:
+        """Score a file path, the bytes of a file, or a waveform with its sample rate; with ``speaker`` (a profile
+        from ``enroll``), the adapted bundle scores the features standardised with that speaker's statistics.
 
         Returns ``{"emotion", "confidence", "probabilities", "model", "duration_seconds"}``; audio
         longer than one window also gets ``"windows"``, the per-window results whose mean is the answer.
         Raises PredictionError with one sentence for anything that cannot be scored.
         """
+        if speaker is not None:
+            # Loaded first: its extra feature families (if any) must be extracted from this clip too.
+            self.adapted_bundle()
+        return self.score(self.clip_features(audio, sample_rate, name), speaker)
+
+    def clip_features(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None = None,
+                      name: str | None = None) -> ClipFeatures:
+        """The features of one clip, per window: computed once, then scored plain or with any profile."""
         waveform = self.waveform(audio, sample_rate, name)
         windows = split_into_windows(waveform, self.sample_rate)
-        probabilities = self.bundle.probabilities(self.window_features(windows))
-        result = self._describe(probabilities.mean(axis=0))
-        result["duration_seconds"] = round(len(waveform) / self.sample_rate, 3)
-        if len(windows) > 1:
-            result["windows"] = [
-                {"start_seconds": round(start / self.sample_rate, 3), **self._describe(row)}
-                for (start, _), row in zip(windows, probabilities)
-            ]
+        return ClipFeatures(self.window_features(windows), [start for start, _ in windows],
+                            round(len(waveform) / self.sample_rate, 3))
+
+    def score(self, clip: ClipFeatures, speaker: SpeakerProfile | None = None) -> dict[str, Any]:
+        """The prediction for a clip's features: plain, or adapted to ``speaker`` (then ``speaker_profile_clips``
+        says how many clips the profile holds)."""
+        bundle, features = self.bundle, clip.features
+        if speaker is not None:
+            bundle = self.adapted_bundle()
+            missing = sorted(bundle.required_families() - set(features))
+            if missing:
+                raise PredictionError(f"the clip's {', '.join(missing)} features, which {bundle.name!r} needs, were not "
+                                      f"extracted: load the adapted bundle (adapted_bundle()) before extracting them.")
+            speaker.check_fits(bundle.required_families(), bundle.feature_settings, speaker.source, bundle.name)
+            features = speaker.normalise(features)
+        probabilities = bundle.probabilities(features)
+        result = describe(bundle, probabilities.mean(axis=0))
+        result["duration_seconds"] = clip.duration_seconds
+        if speaker is not None:
+            result["speaker_profile_clips"] = speaker.clip_count
+        if len(clip.window_starts) > 1:
+            result["windows"] = [{"start_seconds": round(start / self.sample_rate, 3), **describe(bundle, row)}
+                                 for start, row in zip(clip.window_starts, probabilities)]
         return result
+
+    def enroll(self, clips: Iterable[Any], sample_rate: int | None = None, names: Sequence[str] | None = None) -> SpeakerProfile:
+        """The speaker profile of ``clips`` (paths, bytes, waveforms at ``sample_rate`` or (waveform, rate) pairs),
+        unlabelled clips of one speaker, for the families this model's features come from (and its adapted twin's);
+        ``names`` are what error messages call uploaded clips."""
+        if (adapted_bundle_path(self.bundle_path) / METADATA_FILE).is_file():
+            # The profile must cover every family the adapted bundle reads, which may be more than the plain one's.
+            self.adapted_bundle()
+        items = [clip if isinstance(clip, tuple) else (clip, sample_rate) for clip in clips]
+        names = list(names) if names is not None else [None] * len(items)
+        features = [self.clip_features(audio, rate, name).features for (audio, rate), name in zip(items, names)]
+        return SpeakerProfile.from_features(features, self.bundle.feature_settings)
+
+    def adapted_bundle(self) -> AnyBundle:
+        """The bundle trained on speaker-normalised features beside this one, loaded once and checked to need
+        the same features made the same way (the predictor computes them once for both)."""
+        if self._adapted is None:
+            path = adapted_bundle_path(self.bundle_path)
+            if not (path / METADATA_FILE).is_file():
+                raise AdaptedBundleMissing(
+                    f"{path}: no adapted bundle for model {self.name!r} (its recipe trained on speaker-normalised "
+                    f"features), which speaker adaptation needs; the {ADAPTED_STAGE} stage makes it."
+                )
+            adapted = loaded_bundle(path)
+            # An adapted ensemble's weights are its own, so it may read families the plain one gave weight 0: those
+            # are extracted too; a family both read must have been made the same way.
+            shared = adapted.required_families() & set(self.bundle.feature_settings)
+            if not adapted.speaker_normalised or any(
+                adapted.feature_settings[family] != self.bundle.feature_settings[family] for family in shared
+            ) or common_sample_rate(adapted.feature_settings) != self.sample_rate:
+                raise PredictionError(f"{path}: is not a speaker-normalised twin of {self.bundle_path} (features made "
+                                      f"otherwise, or not marked speaker_normalised); rerun the {ADAPTED_STAGE} stage.")
+            extra = adapted.required_families() - set(self.extractors)
+            self.extractors.update({family: extractor_of(family, adapted.feature_settings[family]) for family in extra})
+            self._adapted = adapted
+        return self._adapted
 
     def window_features(self, windows: list[tuple[int, np.ndarray]]) -> dict[str, np.ndarray]:
         """Every feature family the bundle needs, one row per window: the pipeline's own extractors."""
@@ -114,44 +192,40 @@ class EmotionPredictor:
             features[family] = rows if family == FRAMES_FAMILY else np.vstack(rows)
         return features
 
-    def predict_many(self, items: Iterable[str | Path]) -> list[dict[str, Any]]:
+    def predict_many(self, items: Iterable[str | Path], speaker: SpeakerProfile | None = None) -> list[dict[str, Any]]:
         """Score many files; a file that cannot be scored gives ``{"file", "error"}`` instead of stopping the batch."""
         results = []
         for item in items:
             try:
-                results.append({"file": str(item), **self.predict(item)})
+                results.append({"file": str(item), **self.predict(item, speaker=speaker)})
             except PredictionError as error:
                 results.append({"file": str(item), "error": str(error)})
         return results
 
     def waveform(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None, name: str | None) -> np.ndarray:
         """Mono audio at the bundle's rate, checked for the problems real-world audio brings."""
-        if isinstance(audio, (str, Path)):
-            name = name or str(audio)
-            audio = read_limited(Path(audio))
-        if isinstance(audio, (bytes, bytearray)):
-            name = name or "the uploaded audio"
-            if len(audio) > MAX_FILE_BYTES:
-                raise PredictionError(f"{name}: the file is larger than the {MAX_FILE_BYTES // 2**20} MiB limit.")
-            try:
-                waveform = decode_audio(bytes(audio), name, self.sample_rate)
-            except SoundmindError as error:
-                raise PredictionError(str(error)) from error
-        else:
-            waveform = waveform_from_array(audio, sample_rate, self.sample_rate, name or "the waveform")
-        check_scoreable(waveform, self.sample_rate, name or "the waveform")
-        return waveform
+        return scoreable_waveform(audio, sample_rate, name, self.sample_rate)
 
-    def _describe(self, probabilities: np.ndarray) -> dict[str, Any]:
-        probabilities = np.asarray(probabilities, dtype=np.float64)
-        probabilities = probabilities / probabilities.sum()
-        best = int(np.argmax(probabilities))
-        return {
-            "emotion": self.bundle.labels[best],
-            "confidence": float(probabilities[best]),
-            "probabilities": {label: float(value) for label, value in zip(self.bundle.labels, probabilities)},
-            "model": self.name,
-        }
+
+def loaded_bundle(path: Path) -> AnyBundle:
+    """The bundle at ``path``, or a PredictionError naming it."""
+    try:
+        return load_bundle(path)
+    except (FileNotFoundError, KeyError, ValueError, OSError) as error:
+        raise PredictionError(f"{path}: the model bundle cannot be loaded ({error}).") from error
+
+
+def describe(bundle: AnyBundle, probabilities: np.ndarray) -> dict[str, Any]:
+    """The answer for one row of ``bundle``'s probabilities: the emotion, its confidence, all probabilities."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    probabilities = probabilities / probabilities.sum()
+    best = int(np.argmax(probabilities))
+    return {
+        "emotion": bundle.labels[best],
+        "confidence": float(probabilities[best]),
+        "probabilities": {label: float(value) for label, value in zip(bundle.labels, probabilities)},
+        "model": bundle.name,
+    }
 
 
 def extractor_of(family: str, settings: dict[str, Any]) -> Callable[[np.ndarray], Any]:
@@ -161,81 +235,3 @@ def extractor_of(family: str, settings: dict[str, Any]) -> Callable[[np.ndarray]
         frame_settings = FrameSettings(**settings)
         return lambda waveform: clip_frames(waveform, frame_settings)
     return family_extractor(family, settings)
-
-
-def read_limited(path: Path) -> bytes:
-    """Return the bytes of ``path``, refusing folders, unreadable files and files over MAX_FILE_BYTES."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise PredictionError(f"{path}: the file is larger than the {MAX_FILE_BYTES // 2**20} MiB limit.")
-        return path.read_bytes()
-    except IsADirectoryError as error:
-        raise PredictionError(f"{path}: is a folder, not an audio file.") from error
-    except OSError as error:
-        raise PredictionError(f"{path}: cannot be read ({error.strerror or error}).") from error
-
-
-def waveform_from_array(samples: Any, sample_rate: int | None, target_rate: int, name: str) -> np.ndarray:
-    """Validate an in-memory waveform ((frames,) or (frames, channels)) and bring it to ``target_rate``."""
-    if sample_rate is None or isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
-        raise PredictionError(f"{name}: a waveform needs its sample rate as an integer, got {sample_rate!r}.")
-    if not SAMPLE_RATE_RANGE[0] <= sample_rate <= SAMPLE_RATE_RANGE[1]:
-        raise PredictionError(
-            f"{name}: sample rate {sample_rate} Hz is outside {SAMPLE_RATE_RANGE[0]}-{SAMPLE_RATE_RANGE[1]} Hz."
-        )
-    try:
-        samples = as_unit_float(np.asarray(samples))
-    except (TypeError, ValueError) as error:
-        raise PredictionError(f"{name}: is not a numeric array of samples.") from error
-    if samples.ndim == 2 and samples.shape[0] < samples.shape[1] and samples.shape[0] <= 8:
-        samples = samples.T  # (channels, frames), as librosa returns stereo
-    if samples.ndim not in (1, 2) or samples.size == 0:
-        raise PredictionError(f"{name}: expected a non-empty 1-D or 2-D array of samples, got shape {samples.shape}.")
-    if not np.all(np.isfinite(samples)):
-        raise PredictionError(f"{name}: the waveform holds NaN or infinite samples.")
-    return to_mono_at_rate(samples, int(sample_rate), target_rate)
-
-
-def as_unit_float(samples: np.ndarray) -> np.ndarray:
-    """Float32 audio in [-1, 1]: integer PCM is divided by its full scale, louder floats by their peak."""
-    if np.issubdtype(samples.dtype, np.integer):
-        return (samples / float(np.iinfo(samples.dtype).max)).astype(np.float32)
-    samples = samples.astype(np.float64)
-    finite = samples[np.isfinite(samples)]
-    peak = float(np.max(np.abs(finite))) if finite.size else 0.0
-    # Samples beyond float32's range would overflow to inf in the power spectrum.
-    return (samples / peak if peak > 1.0 else samples).astype(np.float32)
-
-
-def check_scoreable(waveform: np.ndarray, sample_rate: int, name: str) -> None:
-    """Refuse audio that is too short, not finite or silent, with one sentence naming it."""
-    seconds = len(waveform) / sample_rate
-    if seconds < MIN_SECONDS:
-        raise PredictionError(f"{name}: too short to score ({seconds:.3f} s; at least {MIN_SECONDS} s needed).")
-    if not np.all(np.isfinite(waveform)):
-        raise PredictionError(f"{name}: the audio holds NaN or infinite samples.")
-    if float(np.max(np.abs(waveform))) < SILENCE_PEAK:
-        raise PredictionError(f"{name}: the audio is silent; there is no speech to score.")
-
-
-def split_into_windows(waveform: np.ndarray, sample_rate: int) -> list[tuple[int, np.ndarray]]:
-    """(start sample, window) pairs: the whole clip when it fits one window, else overlapping windows."""
-    window, hop = int(WINDOW_SECONDS * sample_rate), int(WINDOW_HOP_SECONDS * sample_rate)
-    if len(waveform) <= window + hop // 2:
-        return [(0, waveform)]
-    starts = list(range(0, len(waveform) - window + 1, hop))
-    if starts[-1] + window < len(waveform):
-        starts.append(len(waveform) - window)
-    return [(start, waveform[start : start + window]) for start in starts]
-
-
-def audio_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, and the audio files inside given folders (sorted, recursively)."""
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found.extend(sorted(item for item in path.rglob("*") if item.suffix.lower() in AUDIO_SUFFIXES and item.is_file()))
-        else:
-            found.append(path)
-    return found
