@@ -31,6 +31,8 @@ RECORD_CHOICE = "Record"
 TEST_CLIP_CHOICE = "A test-actor clip"
 # Enough points for a readable waveform without shipping every sample to the browser.
 WAVEFORM_POINTS = 1500
+# Audio longer than one scoring window (4 s, 5 s with its tolerance) also gets its emotion over time.
+TIMELINE_SECONDS = 5.0
 AUDIO_FORMATS = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg"}
 
 
@@ -174,8 +176,16 @@ def voice_profile(predictor: EmotionPredictor, clips: list[tuple[bytes, str]]) -
 
 
 def show_prediction(result: dict, heading: str = "Predicted emotion") -> None:
+    if not result["speech"]:
+        st.header(f"{heading}: none")
+        st.warning(f"No speech detected in these {result['duration_seconds']:.2f} s (silence, noise, tones or music "
+                   f"get no emotion).")
+        return
     st.header(f"{heading}: {result['emotion']}")
     st.metric("Confidence", f"{result['confidence']:.1%}")
+    if result["uncertain"]:
+        st.warning("Uncertain: this confidence is below the threshold chosen on the validation actors, where answers "
+                   "this unsure were more often wrong than right.")
     st.caption(f"Model {result['model']} · {result['duration_seconds']:.2f} s of audio")
     probabilities = pd.DataFrame(
         {"emotion": list(result["probabilities"]), "probability": list(result["probabilities"].values())}
@@ -210,6 +220,23 @@ def show_waveform(waveform: np.ndarray, sample_rate: int) -> None:
     st.line_chart(envelope, x="seconds", y=["max", "min"], y_label="amplitude", height=220)
 
 
+def show_timeline(predictor: EmotionPredictor, audio: bytes, name: str) -> None:
+    """Emotion over time for audio longer than one window: each utterance's probabilities, as steps."""
+    rows = predictor.timeline(audio, name=name)
+    st.subheader("Emotion over time")
+    if not rows:
+        st.info("No speech detected: no utterance to follow.")
+        return
+    labels = list(rows[0]["probabilities"])
+    points = [{"seconds": row[edge], **row["probabilities"]} for row in rows for edge in ("start_seconds", "end_seconds")]
+    st.line_chart(pd.DataFrame(points), x="seconds", y=labels, y_label="probability", height=260)
+    st.dataframe(pd.DataFrame({
+        "start (s)": [row["start_seconds"] for row in rows], "end (s)": [row["end_seconds"] for row in rows],
+        "emotion": [row["emotion"] for row in rows], "confidence": [round(row["confidence"], 3) for row in rows],
+        "uncertain": [row["uncertain"] for row in rows],
+    }), hide_index=True)
+
+
 def score(predictor: EmotionPredictor, audio: bytes, name: str, speaker: SpeakerProfile | None) -> None:
     try:
         result, adapted = plain_and_adapted(predictor, audio, name, speaker)
@@ -227,6 +254,8 @@ def score(predictor: EmotionPredictor, audio: bytes, name: str, speaker: Speaker
         with adapted_column:
             show_prediction(adapted, f"Adapted to the voice ({adapted['speaker_profile_clips']} clips)")
     show_waveform(waveform, predictor.sample_rate)
+    if result["speech"] and len(waveform) > TIMELINE_SECONDS * predictor.sample_rate:
+        show_timeline(predictor, audio, name)
 
 
 def main() -> None:

@@ -222,6 +222,39 @@ def check_audit(params: dict[str, Any]) -> None:
         raise ParamsError(f"params.yaml: 'audit.model.architecture' must be one of {', '.join(SKLEARN_ARCHITECTURES)}.")
 
 
+def check_calibration(params: dict[str, Any]) -> None:
+    """``calibration``: a non-empty list of distinct plain ``train.*`` models, a positive bin count and an accuracy
+    in (0, 1) for the uncertain threshold."""
+    names = _list(require(params, "calibration.models"), "calibration.models")
+    if not names or len(set(map(str, names))) != len(names):
+        raise ParamsError(f"params.yaml: 'calibration.models' must be a non-empty list of distinct models, got {names!r}.")
+    for name in names:
+        if not isinstance(name, str) or name not in require(params, "train"):
+            raise ParamsError(f"params.yaml: 'calibration.models' names {name!r}, which is not a train.* model.")
+    require_positive_int(params, "calibration.bins")
+    accuracy = require(params, "calibration.uncertain_accuracy")
+    if not _is_number(accuracy) or not 0 < accuracy < 1:
+        raise ParamsError(f"params.yaml: 'calibration.uncertain_accuracy' must be between 0 and 1, got {accuracy!r}.")
+
+
+def check_speech(params: dict[str, Any]) -> None:
+    """``speech``: the settings ``SpeechSettings`` takes, each a number where it wants one (a word would fail
+    its range check with a TypeError that names no key)."""
+    from dataclasses import fields
+
+    from soundmind.serving.settings import SpeechSettings
+
+    values = _mapping(require(params, "speech"), "speech")
+    numeric = {item.name for item in fields(SpeechSettings)} - {"detect"}
+    for key, value in values.items():
+        if key in numeric and not _is_number(value):
+            raise ParamsError(f"params.yaml: 'speech.{key}' must be a number, got {value!r}.")
+    try:
+        SpeechSettings.from_params(values)
+    except ValueError as error:
+        raise ParamsError(f"params.yaml: {error}.") from error
+
+
 def check_params(params: dict[str, Any]) -> None:
     """Refuse the first bad value in any block with one sentence naming its key."""
     from soundmind.data.augment import augment_settings_from_params
@@ -244,3 +277,5 @@ def check_params(params: dict[str, Any]) -> None:
     check_train(require(params, "train"), require_positive_int(params, "frames.n_mels"))
     check_cv(params)
     check_audit(params)
+    check_calibration(params)
+    check_speech(params)

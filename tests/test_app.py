@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -14,7 +15,9 @@ import time
 import tomllib
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -23,6 +26,8 @@ from streamlit.testing.v1 import AppTest
 
 from soundmind.serving.predict import MAX_FILE_BYTES, EmotionPredictor, available_bundles
 from soundmind.data.ravdess import EMOTIONS
+from soundmind.evaluation.timeline import join_with_pauses
+from tests.spoken import SENTENCES, spoken
 from tests.conftest import REPO_ROOT
 from tests.tiny_corpus import synthetic_clip
 
@@ -161,6 +166,37 @@ def test_a_clip_recorded_with_the_microphone_is_scored(tiny_app, tiny_project):
     assert predicted_emotion(tiny_app) == expected["emotion"]
 
 
+@pytest.fixture
+def speech_app(tiny_project, tmp_path, monkeypatch) -> AppTest:
+    """The app over a copy of the tiny models with speech detection on (the tiny pipeline turns it off: its
+    synthetic tones are no speech to a detector)."""
+    models = shutil.copytree(tiny_project / "models", tmp_path / "models")
+    settings = json.loads((models / "serving.json").read_text())
+    settings["speech"]["detect"] = True
+    (models / "serving.json").write_text(json.dumps(settings))
+    point_app_at(monkeypatch, tiny_project, models)
+    return run_app()
+
+
+def test_noise_gets_no_emotion_and_spoken_utterances_get_a_timeline(speech_app, tmp_path):
+    noise = io.BytesIO()
+    soundfile.write(noise, 0.3 * np.random.default_rng(1).standard_normal(3 * RATE), RATE, format="WAV", subtype="PCM_16")
+    speech_app.get("file_uploader")[0].set_value(("noise.wav", noise.getvalue(), "audio/wav")).run()
+    assert not speech_app.exception and not speech_app.error
+    assert predicted_emotion(speech_app) == "none" and not speech_app.main.metric
+    assert any(item.value.startswith("No speech detected") for item in speech_app.warning)
+
+    joined, spans = join_with_pauses(spoken(SENTENCES, tmp_path / "spoken", RATE), RATE, pause_seconds=1.0)
+    talk = io.BytesIO()
+    soundfile.write(talk, joined, RATE, format="WAV", subtype="PCM_16")
+    speech_app.get("file_uploader")[0].set_value(("talk.wav", talk.getvalue(), "audio/wav")).run()
+    assert not speech_app.exception and not speech_app.error
+    assert predicted_emotion(speech_app) in EMOTIONS
+    assert "Emotion over time" in [item.value for item in speech_app.subheader]
+    (timeline,) = [frame.value for frame in speech_app.dataframe if "end (s)" in frame.value.columns]
+    assert len(timeline) == len(spans) and set(timeline["emotion"]) <= set(EMOTIONS)
+
+
 def voice_of_actor(project: Path, count: int) -> list[tuple[str, bytes, str]]:
     """``count`` clips of test actor 6, as uploads."""
     paths = sorted((project / "data/raw/Actor_06").glob("*.flac"))[:count]
@@ -215,22 +251,13 @@ def wait_until_healthy(url: str, server: subprocess.Popen, log: Path, seconds: f
     raise AssertionError(f"streamlit did not answer on {url} within {seconds} s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def app_server(tiny_project, tmp_path):
+@contextlib.contextmanager
+def served_app(root: Path, models: Path, log: Path) -> Iterator[str]:
     """`streamlit run app/main.py` on a free loopback port, stopped however the test ends."""
     port = free_port()
-    log = tmp_path / "streamlit.log"
-    environment = dict(os.environ, SOUNDMIND_ROOT=str(tiny_project), SOUNDMIND_MODELS_DIR=str(tiny_project / "models"))
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.port",
-        str(port),
-        # No --server.address: the repository's .streamlit/config.toml must keep it on loopback.
-    ]
+    environment = dict(os.environ, SOUNDMIND_ROOT=str(root), SOUNDMIND_MODELS_DIR=str(models))
+    # No --server.address: the repository's .streamlit/config.toml must keep it on loopback.
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port)]
     with log.open("w") as log_file:
         server = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT)
     try:
@@ -244,6 +271,12 @@ def app_server(tiny_project, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def app_server(tiny_project, tmp_path):
+    with served_app(tiny_project, tiny_project / "models", tmp_path / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture
@@ -340,3 +373,39 @@ def test_a_browser_upload_shows_a_prediction(app_server, browser, tmp_path):
     assert browser.save_screenshot(str(screenshot))
     SCREENSHOT.parent.mkdir(exist_ok=True)
     shutil.copyfile(screenshot, SCREENSHOT)
+
+
+def test_a_browser_shows_no_speech_for_noise_and_a_timeline_for_talk(tiny_project, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    models = shutil.copytree(tiny_project / "models", tmp_path / "models")
+    settings = json.loads((models / "serving.json").read_text())
+    settings["speech"]["detect"] = True
+    (models / "serving.json").write_text(json.dumps(settings))
+    noise = tmp_path / "noise.wav"
+    soundfile.write(str(noise), 0.3 * np.random.default_rng(2).standard_normal(3 * RATE), RATE, subtype="PCM_16")
+    joined, spans = join_with_pauses(spoken(SENTENCES, tmp_path / "spoken", RATE), RATE, pause_seconds=1.0)
+    talk = tmp_path / "talk.wav"
+    soundfile.write(str(talk), joined, RATE, subtype="PCM_16")
+
+    def texts(page, selector):
+        return [element.text for element in page.find_elements(By.CSS_SELECTOR, selector)]
+
+    with served_app(tiny_project, models, tmp_path / "streamlit.log") as url:
+        browser.get(url)
+        WebDriverWait(browser, 60).until(lambda page: page.find_elements(By.CSS_SELECTOR, "input[type=file]"))
+        browser.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(noise))
+        WebDriverWait(browser, 60).until(lambda page: any("No speech detected" in text for text in texts(page, "[data-testid=stAlert]")))
+        assert "Predicted emotion: none" in texts(browser, "h1, h2, h3")
+
+        browser.refresh()
+        WebDriverWait(browser, 60).until(lambda page: page.find_elements(By.CSS_SELECTOR, "input[type=file]"))
+        browser.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(talk))
+        WebDriverWait(browser, 90).until(lambda page: "Emotion over time" in texts(page, "h1, h2, h3"))
+        # Probabilities, waveform and the timeline: three charts drawn.
+        WebDriverWait(browser, 30).until(lambda page: len(page.find_elements(
+            By.CSS_SELECTOR, "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg")) >= 3)
+        assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException], [data-testid=stAlertContentError]")
+        heading = next(text for text in texts(browser, "h1, h2, h3") if text.startswith("Predicted emotion:"))
+        assert heading.removeprefix("Predicted emotion:").strip() in EMOTIONS

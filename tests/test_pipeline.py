@@ -188,6 +188,27 @@ def test_a_tiny_crnn_learns_the_tiny_corpus_and_reports_its_seeds(tiny_project):
         assert "crnn" in report[protocol]["per_fold"][0]["ensemble"]["weights"]
 
 
+def test_calibrate_writes_serving_settings_and_reliability_for_every_calibrated_model(tiny_project):
+    params = yaml.safe_load((tiny_project / "params.yaml").read_text())
+    names = params["calibration"]["models"]
+    serving = json.loads((tiny_project / "models/serving.json").read_text())
+    assert serving["speech"]["detect"] is False and set(serving["models"]) == set(names)
+    for calibration in serving["models"].values():
+        assert calibration["temperature"] > 0 and 0 <= calibration["uncertain_below"] <= 1
+    report = json.loads((tiny_project / "reports/calibration.json").read_text())
+    assert set(report) == set(names)
+    for name, figures in report.items():
+        assert figures["val_actors"] == TINY_VAL_ACTORS and figures["test_actors"] == TINY_TEST_ACTORS
+        numbers = [value for value in figures.values() if isinstance(value, (int, float))]
+        assert numbers and np.isfinite(numbers).all(), name
+        assert 0 <= figures["ece_before"] <= 1 and 0 <= figures["ece_after"] <= 1
+        assert figures["temperature"] == serving["models"][name]["temperature"]
+        assert (tiny_project / f"reports/plots/calibration/reliability_{name}.png").stat().st_size > 0
+    reliability = pd.read_csv(tiny_project / "reports/calibration_reliability.csv")
+    assert set(reliability["model"]) == set(names)
+    assert reliability.groupby(["model", "calibrated"])["clips"].sum().eq(report[names[0]]["test_clips"]).all()
+
+
 def test_the_seed_protocol_audit_measures_its_leak(tiny_project):
     audit = json.loads((tiny_project / "reports/audit_seed_protocol.json").read_text())
     # One copy per clip with the tiny params: most test rows still have their sibling in training.

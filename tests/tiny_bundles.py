@@ -3,6 +3,7 @@ its adapted twin (trained on speaker-normalised features, as the train-adapted s
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from soundmind.features.spectral import FeatureSettings
 from soundmind.models.bundle import SPEAKER_NORMALISED, SklearnBundle, save_bundle
 from soundmind.models.sklearn_models import build_sklearn_member
 from soundmind.serving.predict import ADAPTED_SUFFIX
+from soundmind.serving.settings import SERVING_FILE, ServingSettings, SpeechSettings
 
 RICH_SETTINGS = asdict(FeatureSettings())
 TINY_MODEL = "tiny"
@@ -27,9 +29,16 @@ def rich_rows(paths: list[Path]) -> np.ndarray:
     return np.vstack([extract(load_audio(path, RICH_SETTINGS["sample_rate"])) for path in paths])
 
 
-def write_tiny_bundles(corpus: Path, models_dir: Path, adapted: bool = True) -> Path:
+def write_serving_settings(models_dir: Path, detect_speech: bool) -> None:
+    """models_dir/serving.json as the calibrate stage writes it, no calibration: the synthetic corpus's tones are no
+    speech to a detector, so tests of everything else switch it off."""
+    settings = ServingSettings(speech=SpeechSettings(detect=detect_speech))
+    (models_dir / SERVING_FILE).write_text(json.dumps(settings.to_json(), indent=2, sort_keys=True) + "\n")
+
+
+def write_tiny_bundles(corpus: Path, models_dir: Path, adapted: bool = True, detect_speech: bool = False) -> Path:
     """Train models_dir/tiny on the corpus's RAVDESS-named clips, and models_dir/tiny_adapted on the same clips
-    standardised per actor; return models_dir."""
+    standardised per actor (speech detection as ``detect_speech``); return models_dir."""
     paths = sorted(corpus.rglob("*.wav"))
     infos = [parse_clip_id(path.stem) for path in paths]
     matrix = rich_rows(paths)
@@ -43,4 +52,5 @@ def write_tiny_bundles(corpus: Path, models_dir: Path, adapted: bool = True) -> 
         metadata = {"name": name, "feature_set": "rich", "sample_rate": RICH_SETTINGS["sample_rate"],
                     "feature_settings": {"rich": RICH_SETTINGS}, **extra}
         save_bundle(SklearnBundle(pipeline, list(EMOTIONS), metadata), models_dir / name)
+    write_serving_settings(models_dir, detect_speech)
     return models_dir

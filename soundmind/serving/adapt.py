@@ -64,5 +64,5 @@ def plain_and_adapted(predictor: EmotionPredictor, audio: bytes, name: str,
     """One clip's plain answer and, with ``speaker``, its adapted answer, from features extracted once."""
     if speaker is not None:
         predictor.adapted_bundle()
-    clip = predictor.clip_features(audio, name=name)
-    return predictor.score(clip), (predictor.score(clip, speaker) if speaker is not None else None)
+    answers = predictor.answers(predictor.waveform(audio, None, name), [None, speaker])
+    return answers[0], (answers[1] if speaker is not None else None)

@@ -22,15 +22,16 @@ SAMPLE_RATE_RANGE = (1000, 384_000)
 
 
 def scoreable_waveform(audio: str | Path | bytes | np.ndarray, sample_rate: int | None, name: str | None,
-                       target_rate: int) -> np.ndarray:
+                       target_rate: int, refuse_silence: bool = True) -> np.ndarray:
     """Mono audio at ``target_rate`` from a path, a file's bytes or an array at ``sample_rate``, checked for the
-    problems real-world audio brings."""
-    if isinstance(audio, (str, Path)):
+    problems real-world audio brings. Only uploaded bytes have a size limit: a file on disk may be of any length."""
+    from_disk = isinstance(audio, (str, Path))
+    if from_disk:
         name = name or str(audio)
-        audio = read_limited(Path(audio))
+        audio = read_file(Path(audio))
     if isinstance(audio, (bytes, bytearray)):
         name = name or "the uploaded audio"
-        if len(audio) > MAX_FILE_BYTES:
+        if not from_disk and len(audio) > MAX_FILE_BYTES:
             raise PredictionError(f"{name}: the file is larger than the {MAX_FILE_BYTES // 2**20} MiB limit.")
         try:
             waveform = decode_audio(bytes(audio), name, target_rate)
@@ -38,16 +39,13 @@ def scoreable_waveform(audio: str | Path | bytes | np.ndarray, sample_rate: int 
             raise PredictionError(str(error)) from error
     else:
         waveform = waveform_from_array(audio, sample_rate, target_rate, name or "the waveform")
-    check_scoreable(waveform, target_rate, name or "the waveform")
+    check_scoreable(waveform, target_rate, name or "the waveform", refuse_silence)
     return waveform
 
 
-def read_limited(path: Path) -> bytes:
-    """Return the bytes of ``path``, refusing folders, unreadable files and files over MAX_FILE_BYTES."""
+def read_file(path: Path) -> bytes:
+    """Return the bytes of ``path``, refusing folders and unreadable files."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise PredictionError(f"{path}: the file is larger than the {MAX_FILE_BYTES // 2**20} MiB limit.")
         return path.read_bytes()
     except IsADirectoryError as error:
         raise PredictionError(f"{path}: is a folder, not an audio file.") from error
@@ -87,14 +85,15 @@ def as_unit_float(samples: np.ndarray) -> np.ndarray:
     return (samples / peak if peak > 1.0 else samples).astype(np.float32)
 
 
-def check_scoreable(waveform: np.ndarray, sample_rate: int, name: str) -> None:
-    """Refuse audio that is too short, not finite or silent, with one sentence naming it."""
+def check_scoreable(waveform: np.ndarray, sample_rate: int, name: str, refuse_silence: bool = True) -> None:
+    """Refuse audio that is too short, not finite or (unless a speech detector will judge it) silent, with one
+    sentence naming it."""
     seconds = len(waveform) / sample_rate
     if seconds < MIN_SECONDS:
         raise PredictionError(f"{name}: too short to score ({seconds:.3f} s; at least {MIN_SECONDS} s needed).")
     if not np.all(np.isfinite(waveform)):
         raise PredictionError(f"{name}: the audio holds NaN or infinite samples.")
-    if float(np.max(np.abs(waveform))) < SILENCE_PEAK:
+    if refuse_silence and float(np.max(np.abs(waveform))) < SILENCE_PEAK:
         raise PredictionError(f"{name}: the audio is silent; there is no speech to score.")
 
 

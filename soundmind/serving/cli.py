@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -26,13 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="predict the emotion of audio files",
         description=(
             "Predict the emotion of each audio file (wav, flac, mp3, ogg); folders are searched for audio "
-            "files. Clips longer than 5 s are scored in overlapping 4 s windows and the result is their mean. "
-            "Exit status 0 only when every file was scored."
+            "files. Clips longer than 5 s are scored in overlapping 4 s windows and the result is their mean; "
+            "--timeline instead cuts the speech into utterances and scores each (emotion over time, any length). "
+            "Audio in which no speech is detected gets no emotion. Exit status 0 when every file was scored, "
+            "1 when a file could not be, 3 when every file was read but one held no speech."
         ),
     )
     predict.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders of them")
     add_model_arguments(predict)
-    predict.add_argument("--json", action="store_true", help="print one JSON object per file instead of a table")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per file (per segment with "
+                                                             "--timeline) instead of a table (CSV with --timeline)")
+    predict.add_argument("--timeline", action="store_true",
+                         help="emotion over time: one row per utterance (start, end, emotion, confidence, uncertain, "
+                              "probabilities); long files are read in blocks")
     adaptation = predict.add_mutually_exclusive_group()
     adaptation.add_argument("--speaker", type=Path, metavar="PROFILE.json",
                             help="a profile from `enroll`: score with the model's adapted bundle (models/<name>_adapted)")
@@ -73,6 +80,10 @@ def add_model_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--models-dir", default="models", type=Path, help="where trained bundles live (default: models)")
 
 
+NO_SPEECH_TEXT = "no speech detected"
+NO_SPEECH_STATUS = 3
+
+
 def true_emotion(path: str) -> str | None:
     """The emotion a RAVDESS file name encodes, if the file has such a name."""
     try:
@@ -87,9 +98,15 @@ def print_table(results: list[dict], model: str) -> None:
     width = max([len("file")] + [len(result["file"]) for result in results])
     print(f"{'file':<{width}}  {'emotion':<10}  confidence")
     for result in results:
-        if "error" not in result:
-            print(f"{result['file']:<{width}}  {result['emotion']:<10}  {result['confidence']:.1%}")
-    labelled = [(true_emotion(result["file"]), result["emotion"]) for result in results if "error" not in result]
+        if "error" in result:
+            continue
+        if not result.get("speech", True):
+            print(f"{result['file']:<{width}}  {NO_SPEECH_TEXT}")
+            continue
+        flag = "  (uncertain)" if result.get("uncertain") else ""
+        print(f"{result['file']:<{width}}  {result['emotion']:<10}  {result['confidence']:.1%}{flag}")
+    labelled = [(true_emotion(result["file"]), result["emotion"]) for result in results
+                if "error" not in result and result.get("speech", True)]
     labelled = [(actual, predicted) for actual, predicted in labelled if actual is not None]
     if labelled:
         correct = sum(actual == predicted for actual, predicted in labelled)
@@ -131,6 +148,12 @@ def run_predict(arguments: argparse.Namespace) -> int:
     if arguments.speaker is not None or arguments.adapt_per_folder:
         adapted = predictor.adapted_bundle()
         model = f"{adapted.name}, adapted ({predictor.bundle_path.parent / adapted.name})"
+    if arguments.timeline:
+        if arguments.adapt_per_folder:
+            print("error: --timeline scores one recording at a time; use --speaker to adapt it.", file=sys.stderr)
+            return 2
+        speaker = SpeakerProfile.load(arguments.speaker) if arguments.speaker is not None else None
+        return print_timelines(predictor, files, speaker, arguments.json)
     if arguments.adapt_per_folder:
         results = predict_per_folder(predictor, files)
     else:
@@ -146,8 +169,40 @@ def run_predict(arguments: argparse.Namespace) -> int:
     failures = [result for result in results if "error" in result]
     for failure in failures:
         print(f"error: {failure['error']}", file=sys.stderr)
-    print(f"{len(results) - len(failures)} scored, {len(failures)} failed", file=sys.stderr)
-    return 1 if failures else 0
+    silent = [result for result in results if "error" not in result and not result.get("speech", True)]
+    print(f"{len(results) - len(failures)} scored, {len(failures)} failed"
+          + (f", {len(silent)} without speech" if silent else ""), file=sys.stderr)
+    return 1 if failures else NO_SPEECH_STATUS if silent else 0
+
+
+def print_timelines(predictor, files: list[Path], speaker, as_json: bool) -> int:
+    """Print each file's timeline as CSV (or JSON lines), one row per utterance, as it is scored."""
+    from soundmind.errors import PredictionError
+
+    labels = list(predictor.bundle.labels)
+    table = csv.writer(sys.stdout, lineterminator="\n")
+    if not as_json:
+        table.writerow(["file", "start_seconds", "end_seconds", "emotion", "confidence", "uncertain", *labels])
+    failed = silent = 0
+    for path in files:
+        try:
+            rows = predictor.timeline(path, speaker=speaker)
+        except PredictionError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        if not rows:
+            print(f"note: {path}: {NO_SPEECH_TEXT}", file=sys.stderr)
+            silent += 1
+        for row in rows:
+            if as_json:
+                print(json.dumps({"file": str(path), **row}))
+            else:
+                table.writerow([path, row["start_seconds"], row["end_seconds"], row["emotion"], f"{row['confidence']:.4f}",
+                                str(row["uncertain"]).lower(), *(f"{row['probabilities'][label]:.4f}" for label in labels)])
+        sys.stdout.flush()
+    return 1 if failed else NO_SPEECH_STATUS if silent else 0
+
 
 
 def run_enroll(arguments: argparse.Namespace) -> int:

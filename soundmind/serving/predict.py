@@ -18,7 +18,14 @@ from soundmind.models.bundle import (  # noqa: F401 (ADAPTED_SUFFIX: part of thi
 from soundmind.serving.audio_input import (  # noqa: F401 (MAX_FILE_BYTES, audio_files: part of this module's interface)
     MAX_FILE_BYTES, audio_files, scoreable_waveform, split_into_windows,
 )
+from soundmind.audio import to_mono_at_rate
+from soundmind.evaluation.calibration import calibrated_probabilities
+from soundmind.serving.long_audio import LongAudio
+from soundmind.serving.settings import ModelCalibration, load_serving_settings
 from soundmind.serving.speaker import SpeakerProfile
+from soundmind.serving.speech import VAD_RATE, detect_speech, speech_probabilities, speech_segments
+
+NO_SPEECH = "no speech detected"
 
 # The ensemble first; every other bundle by the val-actor accuracy it recorded (never by test accuracy).
 PREFERRED_MODEL = "ensemble"
@@ -84,9 +91,16 @@ class EmotionPredictor:
     >>> predictor.predict("clip.wav")["emotion"]
     """
 
-    def __init__(self, bundle: str | Path | None = None, models_dir: str | Path = "models") -> None:
+    def __init__(self, bundle: str | Path | None = None, models_dir: str | Path = "models",
+                 detect_speech: bool | None = None) -> None:
         self.bundle_path = resolve_bundle(bundle, models_dir)
         self.bundle: AnyBundle = loaded_bundle(self.bundle_path)
+        # models/serving.json (the calibrate stage): speech thresholds and each bundle's calibration.
+        try:
+            self.serving = load_serving_settings(self.bundle_path.parent)
+        except ValueError as error:
+            raise PredictionError(str(error)) from error
+        self.detects_speech = self.serving.speech.detect if detect_speech is None else bool(detect_speech)
         if self.bundle.speaker_normalised:
             raise PredictionError(f"{self.bundle_path}: is an adapted bundle, trained on speaker-normalised features; "
                                   f"load its plain twin and pass speaker= (a profile from enroll).")
@@ -108,22 +122,83 @@ class EmotionPredictor:
         """Score a file path, the bytes of a file, or a waveform with its sample rate; with ``speaker`` (a profile
         from ``enroll``), the adapted bundle scores the features standardised with that speaker's statistics.
 
-        Returns ``{"emotion", "confidence", "probabilities", "model", "duration_seconds"}``; audio
-        longer than one window also gets ``"windows"``, the per-window results whose mean is the answer.
+        Returns ``{"speech": True, "emotion", "confidence", "uncertain", "probabilities", "model",
+        "duration_seconds", "speech_seconds"}`` (probabilities calibrated on the val actors; ``uncertain`` when the
+        confidence is below the threshold chosen there); audio longer than one window also gets ``"windows"``, the
+        per-window results whose mean is the answer. Audio without speech (silence, noise, tones, music) gets
+        ``{"speech": False, "emotion": None, "message": "no speech detected", ...}`` instead.
         Raises PredictionError with one sentence for anything that cannot be scored.
         """
         if speaker is not None:
             # Loaded first: its extra feature families (if any) must be extracted from this clip too.
             self.adapted_bundle()
-        return self.score(self.clip_features(audio, sample_rate, name), speaker)
+        return self.answers(self.waveform(audio, sample_rate, name), [speaker])[0]
+
+    def answers(self, waveform: np.ndarray, speakers: Sequence[SpeakerProfile | None]) -> list[dict[str, Any]]:
+        """The answer to one waveform (at the bundle's rate) for each of ``speakers`` (None: plain), from one speech
+        check and one feature extraction."""
+        speech_seconds = self.speech_seconds(waveform)
+        if speech_seconds == 0:
+            return [self.no_speech(round(len(waveform) / self.sample_rate, 3)) for _ in speakers]
+        clip = self.waveform_features(waveform)
+        detected = {} if speech_seconds is None else {"speech_seconds": speech_seconds}
+        return [{"speech": True, **self.score(clip, speaker), **detected} for speaker in speakers]
+
+    def speech_seconds(self, waveform: np.ndarray) -> float | None:
+        """Seconds of speech the detector finds in a waveform at the bundle's rate; None with detection off."""
+        if not self.detects_speech:
+            return None
+        segments = detect_speech(self.at_vad_rate(waveform), self.serving.speech)
+        return round(sum(end - start for start, end in segments), 3)
+
+    def no_speech(self, duration: float) -> dict[str, Any]:
+        """The answer for audio in which the detector found no speech: no emotion at all."""
+        return {"speech": False, "emotion": None, "confidence": None, "uncertain": None, "probabilities": {},
+                "model": self.name, "duration_seconds": duration, "message": NO_SPEECH}
+
+    def at_vad_rate(self, waveform: np.ndarray) -> np.ndarray:
+        return waveform if self.sample_rate == VAD_RATE else to_mono_at_rate(waveform, self.sample_rate, VAD_RATE)
 
     def clip_features(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None = None,
                       name: str | None = None) -> ClipFeatures:
         """The features of one clip, per window: computed once, then scored plain or with any profile."""
-        waveform = self.waveform(audio, sample_rate, name)
+        return self.waveform_features(self.waveform(audio, sample_rate, name))
+
+    def waveform_features(self, waveform: np.ndarray) -> ClipFeatures:
         windows = split_into_windows(waveform, self.sample_rate)
         return ClipFeatures(self.window_features(windows), [start for start, _ in windows],
                             round(len(waveform) / self.sample_rate, 3))
+
+    def timeline(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None = None, name: str | None = None,
+                 speaker: SpeakerProfile | None = None) -> list[dict[str, Any]]:
+        """Emotion over time: the speech of a recording of any length cut into utterances, each scored, as rows
+        ``{"start_seconds", "end_seconds", "emotion", "confidence", "uncertain", "probabilities"}`` (empty when
+        there is no speech). A file is read in blocks: memory does not grow with its length."""
+        if speaker is not None:
+            self.adapted_bundle()
+        label = name or (str(audio) if isinstance(audio, (str, Path)) else "the audio")
+        if isinstance(audio, (str, Path)) and Path(audio).is_dir():
+            raise PredictionError(f"{audio}: is a folder, not an audio file.")
+        if not isinstance(audio, (str, Path, bytes, bytearray)):
+            audio = self.waveform(audio, sample_rate, name)
+        recording = LongAudio(audio, self.sample_rate, label, native_rate=self.sample_rate)
+        settings = self.serving.speech
+        if self.detects_speech:
+            at_vad_rate = recording if self.sample_rate == VAD_RATE else LongAudio(audio, VAD_RATE, label, self.sample_rate)
+            probabilities, window_seconds = speech_probabilities(at_vad_rate.blocks())
+        else:
+            # Without a detector the whole recording is one utterance, cut to the models' length.
+            window_seconds = 0.032
+            probabilities = np.ones(int(np.ceil(recording.duration_seconds / window_seconds)), dtype=np.float32)
+        rows = []
+        for start, end in speech_segments(probabilities, window_seconds, recording.duration_seconds, settings):
+            segment = recording.span(start, end)
+            if len(segment) < int(0.25 * self.sample_rate):
+                continue
+            result = self.score(self.waveform_features(segment), speaker)
+            rows.append({"start_seconds": start, "end_seconds": end,
+                         **{key: result[key] for key in ("emotion", "confidence", "uncertain", "probabilities", "model")}})
+        return rows
 
     def score(self, clip: ClipFeatures, speaker: SpeakerProfile | None = None) -> dict[str, Any]:
         """The prediction for a clip's features: plain, or adapted to ``speaker`` (then ``speaker_profile_clips``
@@ -137,13 +212,14 @@ class EmotionPredictor:
                                       f"extracted: load the adapted bundle (adapted_bundle()) before extracting them.")
             speaker.check_fits(bundle.required_families(), bundle.feature_settings, speaker.source, bundle.name)
             features = speaker.normalise(features)
-        probabilities = bundle.probabilities(features)
-        result = describe(bundle, probabilities.mean(axis=0))
+        calibration = self.serving.calibration_of(bundle.name)
+        probabilities = calibrated_probabilities(bundle.probabilities(features), calibration.temperature)
+        result = describe(bundle, probabilities.mean(axis=0), calibration)
         result["duration_seconds"] = clip.duration_seconds
         if speaker is not None:
             result["speaker_profile_clips"] = speaker.clip_count
         if len(clip.window_starts) > 1:
-            result["windows"] = [{"start_seconds": round(start / self.sample_rate, 3), **describe(bundle, row)}
+            result["windows"] = [{"start_seconds": round(start / self.sample_rate, 3), **describe(bundle, row, calibration)}
                                  for start, row in zip(clip.window_starts, probabilities)]
         return result
 
@@ -204,7 +280,8 @@ class EmotionPredictor:
 
     def waveform(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None, name: str | None) -> np.ndarray:
         """Mono audio at the bundle's rate, checked for the problems real-world audio brings."""
-        return scoreable_waveform(audio, sample_rate, name, self.sample_rate)
+        # With the detector on, silence is "no speech detected", not an error.
+        return scoreable_waveform(audio, sample_rate, name, self.sample_rate, refuse_silence=not self.detects_speech)
 
 
 def loaded_bundle(path: Path) -> AnyBundle:
@@ -215,14 +292,16 @@ def loaded_bundle(path: Path) -> AnyBundle:
         raise PredictionError(f"{path}: the model bundle cannot be loaded ({error}).") from error
 
 
-def describe(bundle: AnyBundle, probabilities: np.ndarray) -> dict[str, Any]:
-    """The answer for one row of ``bundle``'s probabilities: the emotion, its confidence, all probabilities."""
+def describe(bundle: AnyBundle, probabilities: np.ndarray, calibration: ModelCalibration = ModelCalibration()) -> dict[str, Any]:
+    """The answer for one row of ``bundle``'s probabilities: the emotion, its confidence, whether that is below the
+    bundle's "uncertain" threshold, all probabilities."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     probabilities = probabilities / probabilities.sum()
     best = int(np.argmax(probabilities))
     return {
         "emotion": bundle.labels[best],
         "confidence": float(probabilities[best]),
+        "uncertain": bool(probabilities[best] < calibration.uncertain_below),
         "probabilities": {label: float(value) for label, value in zip(bundle.labels, probabilities)},
         "model": bundle.name,
     }
