@@ -166,15 +166,20 @@ def test_a_clip_recorded_with_the_microphone_is_scored(tiny_app, tiny_project):
     assert predicted_emotion(tiny_app) == expected["emotion"]
 
 
-@pytest.fixture
-def speech_app(tiny_project, tmp_path, monkeypatch) -> AppTest:
-    """The app over a copy of the tiny models with speech detection on (the tiny pipeline turns it off: its
-    synthetic tones are no speech to a detector)."""
+def models_detecting_speech(tiny_project: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny models with speech detection switched on in its serving.json."""
     models = shutil.copytree(tiny_project / "models", tmp_path / "models")
     settings = json.loads((models / "serving.json").read_text())
     settings["speech"]["detect"] = True
     (models / "serving.json").write_text(json.dumps(settings))
-    point_app_at(monkeypatch, tiny_project, models)
+    return models
+
+
+@pytest.fixture
+def speech_app(tiny_project, tmp_path, monkeypatch) -> AppTest:
+    """The app over a copy of the tiny models with speech detection on (the tiny pipeline turns it off: its
+    synthetic tones are no speech to a detector)."""
+    point_app_at(monkeypatch, tiny_project, models_detecting_speech(tiny_project, tmp_path))
     return run_app()
 
 
@@ -379,10 +384,7 @@ def test_a_browser_shows_no_speech_for_noise_and_a_timeline_for_talk(tiny_projec
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    models = shutil.copytree(tiny_project / "models", tmp_path / "models")
-    settings = json.loads((models / "serving.json").read_text())
-    settings["speech"]["detect"] = True
-    (models / "serving.json").write_text(json.dumps(settings))
+    models = models_detecting_speech(tiny_project, tmp_path)
     noise = tmp_path / "noise.wav"
     soundfile.write(str(noise), 0.3 * np.random.default_rng(2).standard_normal(3 * RATE), RATE, subtype="PCM_16")
     joined, spans = join_with_pauses(spoken(SENTENCES, tmp_path / "spoken", RATE), RATE, pause_seconds=1.0)

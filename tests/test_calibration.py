@@ -81,13 +81,17 @@ def answers(confidences: list[float], right: list[bool], classes: int = 10) -> t
     return rows, np.where(right, 0, 1)
 
 
-def test_the_uncertain_threshold_is_the_largest_confidence_below_which_answers_are_mostly_wrong():
+def test_the_uncertain_threshold_is_where_the_local_accuracy_rises_above_the_target():
     rows, labels = answers([0.2, 0.3, 0.4, 0.6, 0.7, 0.9], [False, True, True, False, True, True])
-    # Below 0.7: 2 right of 4 (0.5, not above it); below 0.9: 3 of 5 (above); below 0.6: 2 of 3.
-    assert uncertain_threshold(rows, labels, accuracy_below=0.5) == pytest.approx(0.7)
-    assert uncertain_threshold(rows, labels, accuracy_below=0.4) == pytest.approx(0.3)  # only the lone 0.2 below
+    # Isotonic accuracy: 0 at 0.2, (1 + 1 + 0) / 3 from 0.3 to 0.6, 1 above: only the 0.2 answer is flagged.
+    assert uncertain_threshold(rows, labels, accuracy_below=0.5) == pytest.approx(0.3)
+    assert uncertain_threshold(rows, labels, accuracy_below=0.7) == pytest.approx(0.7)
+    mostly_wrong_below = answers([0.2, 0.25, 0.3, 0.35, 0.8, 0.9], [False, False, True, False, True, True])
+    assert uncertain_threshold(*mostly_wrong_below, accuracy_below=0.5) == pytest.approx(0.8)
     everything_right = answers([0.2, 0.5, 0.9], [True, True, True])
     assert uncertain_threshold(*everything_right, accuracy_below=0.5) == 0.0  # nothing to flag
+    everything_wrong = answers([0.2, 0.5, 0.9], [False, False, False])
+    assert uncertain_threshold(*everything_wrong, accuracy_below=0.5) == 1.0  # everything flagged
 
 
 def test_a_report_flags_what_falls_below_the_threshold_it_fitted_on_the_val_answers():

@@ -108,20 +108,22 @@ def expected_calibration_error(probabilities: Any, actual_indices: Any, bins: in
 
 
 def uncertain_threshold(calibrated: Any, actual_indices: Any, accuracy_below: float = 0.5) -> float:
-    """The largest confidence t among the rows' confidences such that the answers with confidence below t are
-    right no more often than ``accuracy_below`` (0.5: below t an answer is more likely wrong than right);
-    0.0 when no t qualifies, so that nothing is flagged."""
+    """The confidence below which answers are flagged uncertain: where the rows' accuracy, as a non-decreasing
+    function of confidence (isotonic regression of right/wrong on confidence), first rises above ``accuracy_below``
+    (0.5: below it an answer is more often wrong than right). 0.0 when every answer is above (nothing flagged),
+    1.0 when none is (everything flagged). A local accuracy, not the accuracy of everything below t: that one
+    stays under 0.5 far into confident answers when the least confident are very wrong."""
+    from sklearn.isotonic import IsotonicRegression
+
     if not _is_number(accuracy_below) or not 0 < accuracy_below < 1:
         raise ValueError(f"accuracy_below must be a number between 0 and 1, got {accuracy_below!r}")
     confidence, correct = _confidence_and_correct(calibrated, actual_indices)
-    order = np.argsort(confidence, kind="stable")
-    confidence, right_so_far = confidence[order], np.concatenate([[0], np.cumsum(correct[order])])
-    candidates = np.unique(confidence)
-    below = np.searchsorted(confidence, candidates, side="left")  # how many answers lie strictly below each t
-    with np.errstate(invalid="ignore", divide="ignore"):
-        accuracy = right_so_far[below] / below
-    qualifying = candidates[(below > 0) & (accuracy <= accuracy_below)]
-    return float(qualifying.max()) if len(qualifying) else 0.0
+    local_accuracy = IsotonicRegression(increasing=True).fit(confidence, correct.astype(float)).predict(confidence)
+    trusted = confidence[local_accuracy > accuracy_below]
+    if len(trusted) == 0:
+        return 1.0
+    threshold = float(trusted.min())
+    return 0.0 if threshold <= confidence.min() else threshold
 
 
 def _rounded(value: float | None) -> float | None:
