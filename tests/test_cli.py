@@ -49,7 +49,8 @@ def table_rows(stdout: str) -> dict[str, str]:
     rows = {}
     for line in stdout.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[1] in EMOTIONS and parts[2].endswith("%"):
+        # file, emotion, confidence and, below the calibrated threshold, "(uncertain)"
+        if len(parts) in (3, 4) and parts[1] in EMOTIONS and parts[2].endswith("%") and parts[3:] in ([], ["(uncertain)"]):
             rows[parts[0]] = parts[1]
     return rows
 
@@ -60,7 +61,8 @@ def test_help_explains_the_commands(tiny_project):
 
     assert top.returncode == 0 and "predict" in top.stdout and "emotion" in top.stdout
     assert predict.returncode == 0
-    for option in ("FILE_OR_DIR", "--model", "--models-dir", "--json", "Exit status 0 only when every file was scored"):
+    for option in ("FILE_OR_DIR", "--model", "--models-dir", "--json", "--timeline", "Exit status 0 when every file was scored",
+                   "3 when every file was read but one held no speech"):
         assert option in " ".join(predict.stdout.split()), option
 
 

@@ -133,7 +133,7 @@ def native_stderr_silenced() -> Iterator[None]:
 
 def run_predict(arguments: argparse.Namespace) -> int:
     """Score the files of ``arguments`` (plain, with an enrolled speaker's profile, or adapted per folder);
-    return 0 only when every file was scored."""
+    return 0 when every file was scored, 1 when one could not be, 3 when one held no speech."""
     with native_stderr_silenced():
         from soundmind.serving.adapt import predict_per_folder
         from soundmind.serving.predict import EmotionPredictor, audio_files
