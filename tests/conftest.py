@@ -95,6 +95,14 @@ def project_params() -> dict:
 
 
 @pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """Three actors' synthetic clips, for the tests that train tiny bundles in seconds (tests/tiny_bundles.py)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    make_tiny_corpus(folder, actors=(1, 2, 3))
+    return folder
+
+
+@pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Path:
     """The project copied, given a tiny corpus in data/external, and reproduced end to end."""
     project = copy_project(tmp_path_factory.mktemp("pipeline") / "project")

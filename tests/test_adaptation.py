@@ -22,17 +22,10 @@ from soundmind.models.adapted import speaker_normalised_table
 from soundmind.serving.predict import EmotionPredictor
 from soundmind.serving.speaker import leave_one_out_profiles
 from tests.tiny_bundles import TINY_MODEL, rich_rows, write_tiny_bundles
-from tests.tiny_corpus import make_tiny_corpus
+
 
 # EmoDB's emotion initials for the tiny corpus's RAVDESS emotions (calm stands in for boredom, L).
 EMODB_INITIAL = {"angry": "W", "disgust": "E", "fearful": "A", "happy": "F", "sad": "T", "neutral": "N", "calm": "L"}
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("corpus")
-    make_tiny_corpus(folder, actors=(1, 2, 3))
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -22,16 +22,9 @@ from soundmind.serving.predict import AdaptedBundleMissing, EmotionPredictor, Pr
 from soundmind.serving.speaker import SpeakerProfile
 from tests.conftest import REPO_ROOT
 from tests.tiny_bundles import TINY_MODEL, rich_rows, write_tiny_bundles
-from tests.tiny_corpus import make_tiny_corpus, synthetic_clip
+from tests.tiny_corpus import synthetic_clip
 
 RATE = 16000
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("corpus")
-    make_tiny_corpus(folder, actors=(1, 2, 3))
-    return folder
 
 
 @pytest.fixture(scope="module")
