@@ -286,3 +286,12 @@ def test_evaluate_external_scores_an_emodb_folder_and_refuses_a_missing_one(tiny
     external = json.loads((project / "reports/adaptation.json").read_text())["external_emodb"]
     assert external["classes"] == ["sad", "angry"] and external["one_clip"]["clips"] == 4
     assert external["adapted"]["adapted_clips"] == 4 and any("'boredom'" in note for note in external["notes"])
+
+
+def test_the_speaker_prior_holds_every_adapted_family_from_the_training_actors(tiny_project):
+    prior = json.loads((tiny_project / "models/speaker_prior.json").read_text())
+    assert prior["clips"] == yaml.safe_load((tiny_project / "params.yaml").read_text())["adaptation"]["prior_clips"]
+    n_mels = yaml.safe_load((tiny_project / "params.yaml").read_text())["frames"]["n_mels"]
+    widths = {family: len(values) for family, values in prior["deviations"].items()}
+    assert widths["frames"] == n_mels and widths["rich"] == 392 and widths["egemaps"] == 88 and widths["compare"] > 6000
+    assert all(value >= 0 and np.isfinite(value) for values in prior["deviations"].values() for value in values)

@@ -15,11 +15,11 @@ import soundfile
 
 from soundmind.data.ravdess import EMOTIONS
 from soundmind.errors import SpeakerProfileError
-from soundmind.features.normalise import speaker_normalise, speaker_normalise_frames
+from soundmind.features.normalise import shrunk_deviation, speaker_normalise, speaker_normalise_frames, typical_speaker_deviation
 from soundmind.serving.adapt import predict_per_folder
 from soundmind.serving.labelled import labels_from_names, usable_clips
 from soundmind.serving.predict import AdaptedBundleMissing, EmotionPredictor, PredictionError, available_bundles
-from soundmind.serving.speaker import SpeakerProfile
+from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile
 from tests.conftest import REPO_ROOT
 from tests.tiny_bundles import TINY_MODEL, rich_rows, write_tiny_bundles
 from tests.tiny_corpus import synthetic_clip
@@ -264,3 +264,43 @@ def test_evaluate_a_labelled_folder_with_a_label_map_through_the_cli(models, tmp
     assert {row["speaker_profile_clips"] for row in report["predictions"]} == {5}
     assert {row["one_clip"] for row in report["predictions"]} <= set(report["classes"])
     assert f"one_clip: 12 clips, accuracy {report['one_clip']['accuracy']:.2%}" in result.stdout
+
+
+def test_a_small_profile_is_shrunk_towards_the_prior_and_a_large_one_hardly_moved():
+    own, prior = np.array([0.0, 1.0, 4.0]), np.array([2.0, 2.0, 2.0])
+    np.testing.assert_allclose(shrunk_deviation(own, 1, prior, 8), np.sqrt((own**2 + 8 * 4.0) / 9))
+    np.testing.assert_allclose(shrunk_deviation(own, 8, prior, 0), own)
+    np.testing.assert_allclose(shrunk_deviation(own, 1000, prior, 8)[1:], own[1:], atol=0.02)
+    # A one-clip profile (deviation 0) divides by the prior's deviation, no longer by 1.
+    assert shrunk_deviation(own, 1, prior, 8)[0] == pytest.approx(np.sqrt(32 / 9))
+    with pytest.raises(ValueError):
+        shrunk_deviation(own, 0, prior, 8)
+
+
+def test_the_typical_deviation_is_the_root_mean_square_of_each_actors_own():
+    values = np.array([[0.0], [2.0], [10.0], [16.0]])
+    actors = np.array([1, 1, 2, 2])
+    assert typical_speaker_deviation(values, actors, frames=False) == pytest.approx([np.sqrt((1.0 + 9.0) / 2)])
+    frames = [np.array([[0.0], [2.0]]), np.array([[4.0], [6.0]]), np.array([[1.0], [1.0]])]
+    assert typical_speaker_deviation(frames, np.array([1, 1, 2]), frames=True) == pytest.approx([np.sqrt((5.0 + 0.0) / 2)])
+
+
+def test_the_predictor_shrinks_profiles_with_the_prior_beside_its_bundles(corpus, tmp_path):
+    models = write_tiny_bundles(corpus, tmp_path / "models")
+    clips = actor_clips(corpus, 1)
+    plain = EmotionPredictor(TINY_MODEL, models)
+    profile = plain.enroll(clips[:2])
+    without = plain.predict(clips[5], speaker=profile)["probabilities"]
+
+    width = plain.clip_features(clips[0]).features["rich"].shape[1]
+    prior = SpeakerPrior({"rich": np.full(width, 50.0)}, clips=8)
+    (models / PRIOR_FILE).write_text(json.dumps(prior.to_json()))
+    shrunk = EmotionPredictor(TINY_MODEL, models)
+    assert shrunk.speaker_prior.clips == 8
+    assert shrunk.predict(clips[5], speaker=profile)["probabilities"] != without
+    (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior(prior.deviations, clips=0).to_json()))
+    assert EmotionPredictor(TINY_MODEL, models).predict(clips[5], speaker=profile)["probabilities"] == without
+
+    (models / PRIOR_FILE).write_text("{not json")
+    with pytest.raises(SpeakerProfileError, match=r"speaker_prior\.json: is not a speaker prior .*speaker-prior stage"):
+        EmotionPredictor(TINY_MODEL, models)

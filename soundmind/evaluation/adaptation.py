@@ -117,7 +117,7 @@ def enrollment_curve(predictor: EmotionPredictor, clips: Sequence[dict[str, Any]
         for draw in range(1 if size == ALL_CLIPS else draws):
             rng = np.random.default_rng([seed, index, draw])
             profiles = enrollment_profiles(clips, actors, size, rng, adapted.feature_settings)
-            normalised = merged([profile.normalise(clip) for profile, clip in zip(profiles, clips)])
+            normalised = merged([profile.normalise(clip, predictor.speaker_prior) for profile, clip in zip(profiles, clips)])
             accuracies.append(float(np.mean(labels[adapted.probabilities(normalised).argmax(axis=1)] == emotions)))
         others = int(min(np.sum(actors == actor) for actor in np.unique(actors))) - 1
         rows.append({"k": str(size), "clips": others if size == ALL_CLIPS else min(int(size), others),

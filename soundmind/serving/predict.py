@@ -22,7 +22,7 @@ from soundmind.audio import to_mono_at_rate
 from soundmind.evaluation.calibration import calibrated_probabilities
 from soundmind.serving.long_audio import LongAudio
 from soundmind.serving.settings import ModelCalibration, load_serving_settings
-from soundmind.serving.speaker import SpeakerProfile
+from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile
 from soundmind.serving.speech import VAD_RATE, detect_speech, speech_probabilities, speech_segments
 
 NO_SPEECH = "no speech detected"
@@ -101,6 +101,8 @@ class EmotionPredictor:
         except ValueError as error:
             raise PredictionError(str(error)) from error
         self.detects_speech = self.serving.speech.detect if detect_speech is None else bool(detect_speech)
+        # models/speaker_prior.json (the speaker-prior stage): a small profile's deviations are shrunk towards it.
+        self.speaker_prior = SpeakerPrior.load(self.bundle_path.parent / PRIOR_FILE)
         if self.bundle.speaker_normalised:
             raise PredictionError(f"{self.bundle_path}: is an adapted bundle, trained on speaker-normalised features; "
                                   f"load its plain twin and pass speaker= (a profile from enroll).")
@@ -211,7 +213,7 @@ class EmotionPredictor:
                 raise PredictionError(f"the clip's {', '.join(missing)} features, which {bundle.name!r} needs, were not "
                                       f"extracted: load the adapted bundle (adapted_bundle()) before extracting them.")
             speaker.check_fits(bundle.required_families(), bundle.feature_settings, speaker.source, bundle.name)
-            features = speaker.normalise(features)
+            features = speaker.normalise(features, self.speaker_prior)
         calibration = self.serving.calibration_of(bundle.name)
         probabilities = calibrated_probabilities(bundle.probabilities(features), calibration.temperature)
         result = describe(bundle, probabilities.mean(axis=0), calibration)

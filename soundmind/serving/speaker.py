@@ -18,7 +18,7 @@ import numpy as np
 
 from soundmind.errors import SpeakerProfileError
 from soundmind.features.frames import FRAMES_FAMILY
-from soundmind.features.normalise import FLAT_BAND, VECTOR_FLOOR, stacked_frames, standardise, statistics
+from soundmind.features.normalise import FLAT_BAND, VECTOR_FLOOR, shrunk_deviation, stacked_frames, standardise, statistics
 from soundmind.files import write_json
 
 PROFILE_FORMAT = "soundmind speaker profile"
@@ -36,6 +36,36 @@ def _as_rows(family: str, clip_features: Sequence[dict[str, Any]]) -> np.ndarray
     if family == FRAMES_FAMILY:
         return stacked_frames([frames for clip in clip_features for frames in clip[family]])
     return np.vstack([np.atleast_2d(clip[family]) for clip in clip_features]).astype(np.float64)
+
+
+# models/speaker_prior.json: the speaker-prior stage's output, read by the predictor beside the bundles.
+PRIOR_FILE = "speaker_prior.json"
+
+
+@dataclass
+class SpeakerPrior:
+    """How much each feature varies within one training voice (``deviations``: family -> per feature), and how many
+    clips that prior is worth against a profile's own (``clips``): models/speaker_prior.json, the speaker-prior
+    stage's output. A profile of k clips divides by sqrt((k s^2 + clips prior^2) / (k + clips)) instead of s."""
+
+    deviations: dict[str, np.ndarray]
+    clips: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clips": self.clips, "deviations": {family: values.tolist() for family, values in sorted(self.deviations.items())}}
+
+    @classmethod
+    def load(cls, path: Path | str) -> "SpeakerPrior | None":
+        """The prior at ``path``, or None when there is none (profiles are then used as they are)."""
+        path = Path(path)
+        if not path.is_file():
+            return None
+        try:
+            payload = json.loads(path.read_text())
+            return cls({family: np.asarray(values, dtype=np.float64) for family, values in payload["deviations"].items()},
+                       int(payload["clips"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise SpeakerProfileError(f"{path}: is not a speaker prior ({error}); rerun the speaker-prior stage.") from error
 
 
 @dataclass
@@ -68,11 +98,14 @@ class SpeakerProfile:
     def families(self) -> set[str]:
         return set(self.statistics)
 
-    def normalise(self, features: dict[str, Any]) -> dict[str, Any]:
-        """Return ``features`` (``{family: rows}``, frames a list of clips) standardised with this speaker's statistics."""
+    def normalise(self, features: dict[str, Any], prior: "SpeakerPrior | None" = None) -> dict[str, Any]:
+        """Return ``features`` (``{family: rows}``, frames a list of clips) standardised with this speaker's statistics;
+        with ``prior``, each deviation is first shrunk towards the training voices' typical one (few clips)."""
         normalised: dict[str, Any] = {}
         for family, values in features.items():
             mean, std = self.statistics[family]
+            if prior is not None and family in prior.deviations and prior.clips > 0:
+                std = shrunk_deviation(std, self.clip_count, prior.deviations[family], prior.clips)
             width = np.shape(values[0])[-1] if family == FRAMES_FAMILY else np.shape(values)[-1]
             if width != mean.size:
                 raise SpeakerProfileError(f"{self.source}: the speaker profile has {mean.size} {family} features, "

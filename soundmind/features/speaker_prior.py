@@ -1,0 +1,35 @@
+"""The typical within-voice deviation of every feature over the training actors: the prior towards which a speaker
+profile of few clips is shrunk (a deviation from 8 clips is a noisy estimate; the adapted models were trained on
+actors normalised with 60 clips each). Written by the speaker-prior stage to models/speaker_prior.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from soundmind.features.frame_store import FRAMES_FAMILY
+from soundmind.features.normalise import typical_speaker_deviation
+from soundmind.errors import ParamsError
+from soundmind.features.tables import family_matrices, split_rows
+from soundmind.params import require
+
+
+def prior_clips_of(params: dict[str, Any]) -> int:
+    """``adaptation.prior_clips``: how many clips the prior is worth, a whole number of 0 or more."""
+    value = require(params, "adaptation.prior_clips")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParamsError(f"params.yaml: 'adaptation.prior_clips' must be a whole number of 0 or more, got {value!r}.")
+    return value
+
+
+def training_voice_deviations(inputs: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Per family (per feature; per mel band for frames), the root mean square over the training actors of each
+    actor's own deviation, from their original clips (the clips the adapted models were normalised on)."""
+    reference = inputs[FRAMES_FAMILY].index if FRAMES_FAMILY in inputs else next(iter(inputs.values()))
+    train_rows, _ = split_rows(reference)
+    originals = train_rows[train_rows["augmentation"] == "none"].sort_values("clip_id")
+    matrices = family_matrices(inputs, originals["clip_id"].tolist())
+    actors = originals["actor"].to_numpy()
+    return {family: typical_speaker_deviation(values, actors, family == FRAMES_FAMILY)
+            for family, values in sorted(matrices.items())}
