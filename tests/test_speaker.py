@@ -15,11 +15,12 @@ import soundfile
 
 from soundmind.data.ravdess import EMOTIONS
 from soundmind.errors import SpeakerProfileError
-from soundmind.features.normalise import shrunk_deviation, speaker_normalise, speaker_normalise_frames, typical_speaker_deviation
+from soundmind.features.normalise import speaker_normalise, speaker_normalise_frames
+from soundmind.features.speaker_prior import typical_speaker_deviation
 from soundmind.serving.adapt import predict_per_folder
 from soundmind.serving.labelled import labels_from_names, usable_clips
 from soundmind.serving.predict import AdaptedBundleMissing, EmotionPredictor, PredictionError, available_bundles
-from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile
+from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile, shrunk_deviation
 from tests.conftest import REPO_ROOT
 from tests.tiny_bundles import TINY_MODEL, rich_rows, write_tiny_bundles
 from tests.tiny_corpus import synthetic_clip
@@ -300,6 +301,11 @@ def test_the_predictor_shrinks_profiles_with_the_prior_beside_its_bundles(corpus
     assert shrunk.predict(clips[5], speaker=profile)["probabilities"] != without
     (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior(prior.deviations, clips=0).to_json()))
     assert EmotionPredictor(TINY_MODEL, models).predict(clips[5], speaker=profile)["probabilities"] == without
+
+    # A prior made for other features (another extraction setting) is refused, naming its file.
+    (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior({"rich": np.full(width + 1, 50.0)}, clips=8).to_json()))
+    with pytest.raises(SpeakerProfileError, match=rf"speaker_prior\.json: the speaker prior has {width + 1} rich features"):
+        EmotionPredictor(TINY_MODEL, models).predict(clips[5], speaker=profile)
 
     (models / PRIOR_FILE).write_text("{not json")
     with pytest.raises(SpeakerProfileError, match=r"speaker_prior\.json: is not a speaker prior .*speaker-prior stage"):

@@ -53,23 +53,3 @@ def speaker_normalise_frames(clips: list[np.ndarray], actors: np.ndarray) -> lis
         for row in rows:
             normalised[row] = standardise(np.asarray(clips[row], dtype=np.float32), mean, std, FLAT_BAND)
     return normalised
-
-
-def typical_speaker_deviation(values: np.ndarray | list[np.ndarray], actors: np.ndarray, frames: bool) -> np.ndarray:
-    """The root mean square over ``actors`` of each actor's own per-feature deviation (per band over an actor's
-    frames when ``frames``): how much a feature varies within one voice, the prior a small profile is shrunk to."""
-    variances = []
-    for actor in np.unique(actors):
-        rows = np.flatnonzero(actors == actor)
-        own = stacked_frames([values[row] for row in rows]) if frames else np.asarray(values, dtype=np.float64)[rows]
-        variances.append(statistics(own)[1] ** 2)
-    return np.sqrt(np.mean(variances, axis=0))
-
-
-def shrunk_deviation(deviation: np.ndarray, clips: int, prior: np.ndarray, prior_clips: int) -> np.ndarray:
-    """A profile's deviation from ``clips`` clips pulled towards ``prior`` as if the prior came from ``prior_clips``
-    clips: sqrt((clips * deviation^2 + prior_clips * prior^2) / (clips + prior_clips)). A deviation from a few
-    clips is a noisy estimate (from one clip it is 0); from many it is hardly moved."""
-    if clips < 1 or prior_clips < 0:
-        raise ValueError(f"clips must be at least 1 and prior_clips at least 0, got {clips} and {prior_clips}")
-    return np.sqrt((clips * np.square(deviation) + prior_clips * np.square(prior)) / (clips + prior_clips))

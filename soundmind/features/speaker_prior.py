@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from soundmind.features.frame_store import FRAMES_FAMILY
-from soundmind.features.normalise import typical_speaker_deviation
 from soundmind.errors import ParamsError
+from soundmind.features.frame_store import FRAMES_FAMILY
+from soundmind.features.normalise import stacked_frames, statistics
 from soundmind.features.tables import family_matrices, split_rows
 from soundmind.params import require
 
@@ -21,6 +21,17 @@ def prior_clips_of(params: dict[str, Any]) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ParamsError(f"params.yaml: 'adaptation.prior_clips' must be a whole number of 0 or more, got {value!r}.")
     return value
+
+
+def typical_speaker_deviation(values: np.ndarray | list[np.ndarray], actors: np.ndarray, frames: bool) -> np.ndarray:
+    """The root mean square over ``actors`` of each actor's own per-feature deviation (per band over an actor's
+    frames when ``frames``): how much a feature varies within one voice."""
+    variances = []
+    for actor in np.unique(actors):
+        rows = np.flatnonzero(actors == actor)
+        own = stacked_frames([values[row] for row in rows]) if frames else np.asarray(values, dtype=np.float64)[rows]
+        variances.append(statistics(own)[1] ** 2)
+    return np.sqrt(np.mean(variances, axis=0))
 
 
 def training_voice_deviations(inputs: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from soundmind.errors import SpeakerProfileError
 from soundmind.features.frames import FRAMES_FAMILY
-from soundmind.features.normalise import FLAT_BAND, VECTOR_FLOOR, shrunk_deviation, stacked_frames, standardise, statistics
+from soundmind.features.normalise import FLAT_BAND, VECTOR_FLOOR, stacked_frames, standardise, statistics
 from soundmind.files import write_json
 
 PROFILE_FORMAT = "soundmind speaker profile"
@@ -38,6 +38,15 @@ def _as_rows(family: str, clip_features: Sequence[dict[str, Any]]) -> np.ndarray
     return np.vstack([np.atleast_2d(clip[family]) for clip in clip_features]).astype(np.float64)
 
 
+def shrunk_deviation(deviation: np.ndarray, clips: int, prior: np.ndarray, prior_clips: int) -> np.ndarray:
+    """A profile's deviation from ``clips`` clips pulled towards ``prior`` as if the prior came from ``prior_clips``
+    clips: sqrt((clips * deviation^2 + prior_clips * prior^2) / (clips + prior_clips)). A deviation from a few
+    clips is a noisy estimate (from one clip it is 0); from many it is hardly moved."""
+    if clips < 1 or prior_clips < 0:
+        raise ValueError(f"clips must be at least 1 and prior_clips at least 0, got {clips} and {prior_clips}")
+    return np.sqrt((clips * np.square(deviation) + prior_clips * np.square(prior)) / (clips + prior_clips))
+
+
 # models/speaker_prior.json: the speaker-prior stage's output, read by the predictor beside the bundles.
 PRIOR_FILE = "speaker_prior.json"
 
@@ -50,6 +59,7 @@ class SpeakerPrior:
 
     deviations: dict[str, np.ndarray]
     clips: int
+    source: str = PRIOR_FILE
 
     def to_json(self) -> dict[str, Any]:
         return {"clips": self.clips, "deviations": {family: values.tolist() for family, values in sorted(self.deviations.items())}}
@@ -63,7 +73,7 @@ class SpeakerPrior:
         try:
             payload = json.loads(path.read_text())
             return cls({family: np.asarray(values, dtype=np.float64) for family, values in payload["deviations"].items()},
-                       int(payload["clips"]))
+                       int(payload["clips"]), str(path))
         except (ValueError, KeyError, TypeError) as error:
             raise SpeakerProfileError(f"{path}: is not a speaker prior ({error}); rerun the speaker-prior stage.") from error
 
@@ -104,12 +114,15 @@ class SpeakerProfile:
         normalised: dict[str, Any] = {}
         for family, values in features.items():
             mean, std = self.statistics[family]
-            if prior is not None and family in prior.deviations and prior.clips > 0:
-                std = shrunk_deviation(std, self.clip_count, prior.deviations[family], prior.clips)
             width = np.shape(values[0])[-1] if family == FRAMES_FAMILY else np.shape(values)[-1]
             if width != mean.size:
                 raise SpeakerProfileError(f"{self.source}: the speaker profile has {mean.size} {family} features, "
                                           f"the clip {width}; enroll again with this model.")
+            if prior is not None and family in prior.deviations and prior.clips > 0:
+                if prior.deviations[family].size != width:
+                    raise SpeakerProfileError(f"{prior.source}: the speaker prior has {prior.deviations[family].size} "
+                                              f"{family} features, the clip {width}; rerun the speaker-prior stage.")
+                std = shrunk_deviation(std, self.clip_count, prior.deviations[family], prior.clips)
             if family == FRAMES_FAMILY:
                 normalised[family] = [standardise(np.asarray(frames, dtype=np.float32), mean, std, _floor(family))
                                       for frames in values]
