@@ -290,7 +290,8 @@ def test_evaluate_external_scores_an_emodb_folder_and_refuses_a_missing_one(tiny
 
 def test_the_speaker_prior_holds_every_adapted_family_from_the_training_actors(tiny_project):
     prior = json.loads((tiny_project / "models/speaker_prior.json").read_text())
-    assert prior["clips"] == yaml.safe_load((tiny_project / "params.yaml").read_text())["adaptation"]["prior_clips"]
+    adaptation = yaml.safe_load((tiny_project / "params.yaml").read_text())["adaptation"]
+    assert (prior["clips"], prior["blend_clips"]) == (adaptation["prior_clips"], adaptation["blend_clips"])
     n_mels = yaml.safe_load((tiny_project / "params.yaml").read_text())["frames"]["n_mels"]
     widths = {family: len(values) for family, values in prior["deviations"].items()}
     assert widths["frames"] == n_mels and widths["rich"] == 392 and widths["egemaps"] == 88 and widths["compare"] > 6000

@@ -16,11 +16,12 @@ import soundfile
 from soundmind.data.ravdess import EMOTIONS
 from soundmind.errors import SpeakerProfileError
 from soundmind.features.normalise import speaker_normalise, speaker_normalise_frames
-from soundmind.features.speaker_prior import typical_speaker_deviation
+from soundmind.errors import ParamsError
+from soundmind.features.speaker_prior import clip_count_of, typical_speaker_deviation
 from soundmind.serving.adapt import predict_per_folder
 from soundmind.serving.labelled import labels_from_names, usable_clips
 from soundmind.serving.predict import AdaptedBundleMissing, EmotionPredictor, PredictionError, available_bundles
-from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile, shrunk_deviation
+from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile, adapted_weight, shrunk_deviation
 from tests.conftest import REPO_ROOT
 from tests.tiny_bundles import TINY_MODEL, rich_rows, write_tiny_bundles
 from tests.tiny_corpus import synthetic_clip
@@ -310,3 +311,35 @@ def test_the_predictor_shrinks_profiles_with_the_prior_beside_its_bundles(corpus
     (models / PRIOR_FILE).write_text("{not json")
     with pytest.raises(SpeakerProfileError, match=r"speaker_prior\.json: is not a speaker prior .*speaker-prior stage"):
         EmotionPredictor(TINY_MODEL, models)
+
+
+def test_a_small_profile_leans_on_the_plain_answer_and_a_large_one_on_the_adapted():
+    assert adapted_weight(4, 4) == pytest.approx(0.5) and adapted_weight(1, 4) == pytest.approx(0.2)
+    assert adapted_weight(8, 0) == 1.0 and adapted_weight(60, 4) > 0.9
+    np.testing.assert_allclose(adapted_weight(np.array([1, 4, 12]), 4), [0.2, 0.5, 0.75])
+    for clips, blend_clips in ((0, 4), (4, -1)):
+        with pytest.raises(ValueError):
+            adapted_weight(clips, blend_clips)
+    assert clip_count_of({"adaptation": {"blend_clips": 0}}, "adaptation.blend_clips") == 0
+    for bad in (-1, 2.5, True, "4"):
+        with pytest.raises(ParamsError, match=r"'adaptation\.blend_clips' must be a whole number of 0 or more"):
+            clip_count_of({"adaptation": {"blend_clips": bad}}, "adaptation.blend_clips")
+
+
+def test_the_predictor_blends_the_adapted_answer_with_the_plain_one_by_profile_size(corpus, tmp_path):
+    models = write_tiny_bundles(corpus, tmp_path / "models")
+    clips = actor_clips(corpus, 1)
+    predictor = EmotionPredictor(TINY_MODEL, models)
+    profile = predictor.enroll(clips[:2])
+    plain = predictor.predict(clips[5])
+    adapted_alone = predictor.predict(clips[5], speaker=profile)
+    assert adapted_alone["adapted_weight"] == 1.0  # no prior beside the bundles: the adapted answer alone
+    assert adapted_alone["probabilities"] != pytest.approx(plain["probabilities"], rel=1e-3)
+
+    (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior({}, clips=0, blend_clips=6).to_json()))
+    blended = EmotionPredictor(TINY_MODEL, models).predict(clips[5], speaker=profile)
+    assert blended["adapted_weight"] == 0.25 and blended["speaker_profile_clips"] == 2  # 2 / (2 + 6)
+    expected = {label: 0.25 * adapted_alone["probabilities"][label] + 0.75 * plain["probabilities"][label]
+                for label in EMOTIONS}
+    assert blended["probabilities"] == pytest.approx(expected, rel=1e-5)
+    assert blended["model"] == adapted_alone["model"] != plain["model"]

@@ -110,7 +110,8 @@ def enrollment_curve(predictor: EmotionPredictor, clips: Sequence[dict[str, Any]
     """One row per k: the adapted bundle's accuracy over the clips, mean and deviation over ``draws`` random draws of
     each clip's enrollment clips (one draw for ``all``: there is nothing to draw), beside the plain bundle's."""
     adapted, labels = predictor.adapted_bundle(), np.asarray(predictor.bundle.labels)
-    plain_accuracy = float(np.mean(labels[predictor.bundle.probabilities(merged(clips)).argmax(axis=1)] == emotions))
+    plain = predictor.calibrated(predictor.bundle, merged(clips))
+    plain_accuracy = float(np.mean(labels[plain.argmax(axis=1)] == emotions))
     rows = []
     for index, size in enumerate(sizes):
         accuracies = []
@@ -118,7 +119,9 @@ def enrollment_curve(predictor: EmotionPredictor, clips: Sequence[dict[str, Any]
             rng = np.random.default_rng([seed, index, draw])
             profiles = enrollment_profiles(clips, actors, size, rng, adapted.feature_settings)
             normalised = merged([profile.normalise(clip, predictor.speaker_prior) for profile, clip in zip(profiles, clips)])
-            accuracies.append(float(np.mean(labels[adapted.probabilities(normalised).argmax(axis=1)] == emotions)))
+            # Scored as the predictor scores one clip with a profile: blended with the plain answer by profile size.
+            answers = predictor.adapted_probabilities(normalised, np.array([profile.clip_count for profile in profiles]), plain)
+            accuracies.append(float(np.mean(labels[answers.argmax(axis=1)] == emotions)))
         others = int(min(np.sum(actors == actor) for actor in np.unique(actors))) - 1
         rows.append({"k": str(size), "clips": others if size == ALL_CLIPS else min(int(size), others),
                      "draws": len(accuracies), "adapted_accuracy": round(float(np.mean(accuracies)), 4),

@@ -15,11 +15,11 @@ from soundmind.features.tables import family_matrices, split_rows
 from soundmind.params import require
 
 
-def prior_clips_of(params: dict[str, Any]) -> int:
-    """``adaptation.prior_clips``: how many clips the prior is worth, a whole number of 0 or more."""
-    value = require(params, "adaptation.prior_clips")
+def clip_count_of(params: dict[str, Any], key: str) -> int:
+    """``key`` (``adaptation.prior_clips``, ``adaptation.blend_clips``): a number of clips, a whole number of 0 or more."""
+    value = require(params, key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ParamsError(f"params.yaml: 'adaptation.prior_clips' must be a whole number of 0 or more, got {value!r}.")
+        raise ParamsError(f"params.yaml: '{key}' must be a whole number of 0 or more, got {value!r}.")
     return value
 
 

@@ -22,7 +22,7 @@ from soundmind.audio import to_mono_at_rate
 from soundmind.evaluation.calibration import calibrated_probabilities
 from soundmind.serving.long_audio import LongAudio
 from soundmind.serving.settings import ModelCalibration, load_serving_settings
-from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile
+from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile, adapted_weight
 from soundmind.serving.speech import VAD_RATE, detect_speech, speech_probabilities, speech_segments
 
 NO_SPEECH = "no speech detected"
@@ -101,7 +101,8 @@ class EmotionPredictor:
         except ValueError as error:
             raise PredictionError(str(error)) from error
         self.detects_speech = self.serving.speech.detect if detect_speech is None else bool(detect_speech)
-        # models/speaker_prior.json (the speaker-prior stage): a small profile's deviations are shrunk towards it.
+        # models/speaker_prior.json (the speaker-prior stage): a small profile's deviations are shrunk towards it,
+        # and its adapted answer leans on the plain one.
         self.speaker_prior = SpeakerPrior.load(self.bundle_path.parent / PRIOR_FILE)
         if self.bundle.speaker_normalised:
             raise PredictionError(f"{self.bundle_path}: is an adapted bundle, trained on speaker-normalised features; "
@@ -204,26 +205,44 @@ class EmotionPredictor:
 
     def score(self, clip: ClipFeatures, speaker: SpeakerProfile | None = None) -> dict[str, Any]:
         """The prediction for a clip's features: plain, or adapted to ``speaker`` (then ``speaker_profile_clips``
-        says how many clips the profile holds)."""
-        bundle, features = self.bundle, clip.features
+        says how many clips the profile holds, ``adapted_weight`` how much the adapted bundle's answer counts)."""
+        bundle, probabilities = self.bundle, self.calibrated(self.bundle, clip.features)
         if speaker is not None:
             bundle = self.adapted_bundle()
-            missing = sorted(bundle.required_families() - set(features))
+            missing = sorted(bundle.required_families() - set(clip.features))
             if missing:
                 raise PredictionError(f"the clip's {', '.join(missing)} features, which {bundle.name!r} needs, were not "
                                       f"extracted: load the adapted bundle (adapted_bundle()) before extracting them.")
             speaker.check_fits(bundle.required_families(), bundle.feature_settings, speaker.source, bundle.name)
-            features = speaker.normalise(features, self.speaker_prior)
+            probabilities = self.adapted_probabilities(speaker.normalise(clip.features, self.speaker_prior),
+                                                       speaker.clip_count, probabilities)
         calibration = self.serving.calibration_of(bundle.name)
-        probabilities = calibrated_probabilities(bundle.probabilities(features), calibration.temperature)
         result = describe(bundle, probabilities.mean(axis=0), calibration)
         result["duration_seconds"] = clip.duration_seconds
         if speaker is not None:
             result["speaker_profile_clips"] = speaker.clip_count
+            result["adapted_weight"] = round(float(self.adapted_weight(speaker.clip_count)), 4)
         if len(clip.window_starts) > 1:
             result["windows"] = [{"start_seconds": round(start / self.sample_rate, 3), **describe(bundle, row, calibration)}
                                  for start, row in zip(clip.window_starts, probabilities)]
         return result
+
+    def calibrated(self, bundle: AnyBundle, features: dict[str, Any]) -> np.ndarray:
+        """``bundle``'s probabilities of ``features``' rows, with the temperature the calibrate stage chose for it."""
+        return calibrated_probabilities(bundle.probabilities(features), self.serving.calibration_of(bundle.name).temperature)
+
+    def adapted_weight(self, profile_clips: int | np.ndarray) -> float | np.ndarray:
+        """How much the adapted answer counts for a profile of ``profile_clips`` clips (1 without a speaker prior)."""
+        return adapted_weight(profile_clips, 0 if self.speaker_prior is None else self.speaker_prior.blend_clips)
+
+    def adapted_probabilities(self, normalised: dict[str, Any], profile_clips: int | np.ndarray,
+                              plain: np.ndarray) -> np.ndarray:
+        """The adapted answer to rows of speaker-normalised features made with profiles of ``profile_clips`` clips
+        (one count, or one per row): the adapted bundle's probabilities, blended with ``plain`` (the plain bundle's
+        calibrated probabilities of the same rows) by ``adapted_weight``, so that a small profile leans on the plain
+        answer."""
+        weight = np.reshape(self.adapted_weight(profile_clips), (-1, 1))
+        return weight * self.calibrated(self.adapted_bundle(), normalised) + (1 - weight) * plain
 
     def enroll(self, clips: Iterable[Any], sample_rate: int | None = None, names: Sequence[str] | None = None) -> SpeakerProfile:
         """The speaker profile of ``clips`` (paths, bytes, waveforms at ``sample_rate`` or (waveform, rate) pairs),

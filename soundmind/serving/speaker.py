@@ -47,22 +47,35 @@ def shrunk_deviation(deviation: np.ndarray, clips: int, prior: np.ndarray, prior
     return np.sqrt((clips * np.square(deviation) + prior_clips * np.square(prior)) / (clips + prior_clips))
 
 
+def adapted_weight(clips: int | np.ndarray, blend_clips: int) -> float | np.ndarray:
+    """How much the adapted answer counts against the plain one for a profile of ``clips`` clips: clips / (clips +
+    blend_clips). An adapted model fed a profile of one or two clips is worse than the plain model (the committed
+    enrollment curve), so a small profile's answer leans on the plain one; blend_clips 0: the adapted answer alone."""
+    if np.any(np.asarray(clips) < 1) or blend_clips < 0:
+        raise ValueError(f"clips must be at least 1 and blend_clips at least 0, got {clips} and {blend_clips}")
+    return np.asarray(clips, dtype=np.float64) / (np.asarray(clips, dtype=np.float64) + blend_clips)
+
+
 # models/speaker_prior.json: the speaker-prior stage's output, read by the predictor beside the bundles.
 PRIOR_FILE = "speaker_prior.json"
 
 
 @dataclass
 class SpeakerPrior:
-    """How much each feature varies within one training voice (``deviations``: family -> per feature), and how many
-    clips that prior is worth against a profile's own (``clips``): models/speaker_prior.json, the speaker-prior
-    stage's output. A profile of k clips divides by sqrt((k s^2 + clips prior^2) / (k + clips)) instead of s."""
+    """What the predictor knows about voices before it hears a speaker: models/speaker_prior.json, the speaker-prior
+    stage's output. ``deviations`` (family -> per feature) is how much each feature varies within one training
+    voice, worth ``clips`` clips against a profile's own: a profile of k clips divides by
+    sqrt((k s^2 + clips prior^2) / (k + clips)) instead of s. ``blend_clips``: the adapted answer from a profile of
+    k clips counts k / (k + blend_clips) against the plain answer's rest."""
 
     deviations: dict[str, np.ndarray]
     clips: int
+    blend_clips: int = 0
     source: str = PRIOR_FILE
 
     def to_json(self) -> dict[str, Any]:
-        return {"clips": self.clips, "deviations": {family: values.tolist() for family, values in sorted(self.deviations.items())}}
+        return {"clips": self.clips, "blend_clips": self.blend_clips,
+                "deviations": {family: values.tolist() for family, values in sorted(self.deviations.items())}}
 
     @classmethod
     def load(cls, path: Path | str) -> "SpeakerPrior | None":
@@ -73,7 +86,7 @@ class SpeakerPrior:
         try:
             payload = json.loads(path.read_text())
             return cls({family: np.asarray(values, dtype=np.float64) for family, values in payload["deviations"].items()},
-                       int(payload["clips"]), str(path))
+                       int(payload["clips"]), int(payload["blend_clips"]), str(path))
         except (ValueError, KeyError, TypeError) as error:
             raise SpeakerProfileError(f"{path}: is not a speaker prior ({error}); rerun the speaker-prior stage.") from error
 
