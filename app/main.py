@@ -252,7 +252,9 @@ def score(predictor: EmotionPredictor, audio: bytes, name: str, speaker: Speaker
         with plain_column:
             show_prediction(result)
         with adapted_column:
-            show_prediction(adapted, f"Adapted to the voice ({adapted['speaker_profile_clips']} clips)")
+            # A small profile's answer is partly the plain model's (adaptation.blend_clips): say how much.
+            show_prediction(adapted, f"Adapted to the voice ({adapted['speaker_profile_clips']} clips, "
+                                     f"{adapted['adapted_weight']:.0%} adapted)")
     show_waveform(waveform, predictor.sample_rate)
     if result["speech"] and len(waveform) > TIMELINE_SECONDS * predictor.sample_rate:
         show_timeline(predictor, audio, name)
