@@ -24,7 +24,7 @@ from soundmind.audio import AUDIO_SUFFIXES
 from soundmind.models.bundle import METADATA_FILE
 from soundmind.serving.adapt import plain_and_adapted
 from soundmind.serving.predict import EmotionPredictor, PredictionError, available_bundles
-from soundmind.serving.speaker import MIN_PROFILE_CLIPS, SpeakerProfile
+from soundmind.serving.speaker import MIN_PROFILE_CLIPS, PRIOR_FILE, SpeakerProfile
 
 UPLOAD_CHOICE = "Upload a clip"
 RECORD_CHOICE = "Record"
@@ -45,9 +45,15 @@ def models_dir() -> Path:
 
 
 @st.cache_resource(show_spinner="Loading the model…")
-def load_predictor(bundle_path: str, bundle_mtime: float) -> EmotionPredictor:
-    """One predictor per bundle; the mtime in the key makes a retrained bundle load afresh."""
+def load_predictor(bundle_path: str, bundle_mtimes: tuple[float, ...]) -> EmotionPredictor:
+    """One predictor per bundle; the mtimes in the key (the bundle's, the speaker prior's beside it) make a retrained
+    bundle or a new prior load afresh."""
     return EmotionPredictor(bundle_path)
+
+
+def modification_times(*paths: Path) -> tuple[float, ...]:
+    """Each file's modification time (0 for one that is missing)."""
+    return tuple(path.stat().st_mtime if path.exists() else 0.0 for path in paths)
 
 
 def test_metrics(model_name: str) -> dict | None:
@@ -80,7 +86,7 @@ def choose_model(names: list[str]) -> EmotionPredictor | None:
     name = st.sidebar.selectbox("Trained models", names, key="model", help="Bundles found in " + str(models_dir()))
     bundle_path = models_dir() / name
     try:
-        predictor = load_predictor(str(bundle_path), (bundle_path / METADATA_FILE).stat().st_mtime)
+        predictor = load_predictor(str(bundle_path), modification_times(bundle_path / METADATA_FILE, models_dir() / PRIOR_FILE))
     except (PredictionError, OSError) as error:
         st.sidebar.error(str(error))
         return None

@@ -15,6 +15,9 @@ def main() -> None:
     external = report["external_emodb"]
     print(external["skipped"] if "skipped" in external else
           f"EmoDB: one clip {external['one_clip']['accuracy']:.2%}, adapted {external['adapted'].get('accuracy', 0):.2%}")
+    for name, figures in external.get("other_models", {}).items():
+        print(f"EmoDB, {name}: one clip {figures['one_clip']['accuracy']:.2%}, "
+              f"adapted {figures['adapted'].get('accuracy', 0):.2%}")
     for row in curve.itertuples():
         print(f"k={row.k:>4}: adapted {row.adapted_accuracy:.2%} ± {row.adapted_accuracy_std:.2%} "
               f"(plain {row.plain_accuracy:.2%})")

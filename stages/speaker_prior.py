@@ -3,22 +3,25 @@ models/speaker_prior.json, towards which the predictor shrinks a speaker profile
 profile's adapted answer leans on the plain one."""
 
 from soundmind.features.frame_store import load_family_inputs
-from soundmind.features.speaker_prior import clip_count_of, training_voice_deviations
+from soundmind.features.speaker_prior import clip_count_of, family_settings, training_voice_deviations
 from soundmind.files import write_json
 from soundmind.params import load_params
 from soundmind.paths import MODELS
 from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior
 from soundmind.stage import run_stage
 
-# The families the adapted bundles read (train_adapted.models: the rich vector, ComParE, eGeMAPS, the frames).
+# Every family an adapted recipe can read (the scikit-learn ones on the rich vector, ComParE or eGeMAPS, the CRNN on
+# the frames); an adapted bundle reading one the prior lacks refuses it, naming the stage to rerun.
 FAMILIES = {"rich", "compare", "egemaps", "frames"}
 
 
 def main() -> None:
     params = load_params()
     prior_clips, blend_clips = clip_count_of(params, "adaptation.prior_clips"), clip_count_of(params, "adaptation.blend_clips")
-    deviations = training_voice_deviations(load_family_inputs(FAMILIES))
-    write_json(MODELS / PRIOR_FILE, SpeakerPrior(deviations, prior_clips, blend_clips).to_json())
+    inputs = load_family_inputs(FAMILIES)
+    prior = SpeakerPrior(training_voice_deviations(inputs), prior_clips, blend_clips, family_settings(inputs))
+    write_json(MODELS / PRIOR_FILE, prior.to_json())
+    deviations = prior.deviations
     print(f"speaker prior from the training actors: {', '.join(f'{name} {len(values)}' for name, values in deviations.items())} "
           f"features, worth {prior_clips} clips; adapted answers blended with the plain ones from {blend_clips} clips")
 

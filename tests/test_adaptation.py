@@ -13,15 +13,15 @@ import pytest
 from soundmind.data.ravdess import EMOTIONS, parse_clip_id
 from soundmind.errors import CorpusError, ParamsError
 from soundmind.evaluation.adaptation import (
-    SKIPPED_EXTERNAL, enrollment_curve, enrollment_sizes, external_folder, score_external,
+    SKIPPED_EXTERNAL, enrollment_curve, enrollment_sizes, external_folder, other_external_models, score_external,
 )
 from soundmind.features.normalise import speaker_normalise
 from soundmind.features.sets import feature_names
 from soundmind.features.tables import METADATA_COLUMNS
 from soundmind.models.adapted import speaker_normalised_table
 from soundmind.serving.predict import EmotionPredictor
-from soundmind.serving.speaker import leave_one_out_profiles
-from tests.tiny_bundles import TINY_MODEL, rich_rows, write_tiny_bundles
+from soundmind.serving.speaker import SpeakerProfile, leave_one_out_profiles
+from tests.tiny_bundles import TINY_MODEL, rich_rows, write_speaker_prior, write_tiny_bundles
 
 
 # EmoDB's emotion initials for the tiny corpus's RAVDESS emotions (calm stands in for boredom, L).
@@ -84,6 +84,13 @@ def test_an_emodb_named_folder_is_scored_plain_and_adapted_without_boredom(predi
     assert report["adapted"]["model"] == "tiny_adapted" and report["adapted"]["adapted_clips"] == 24
 
 
+def test_other_external_models_are_distinct_names():
+    assert other_external_models({"external": {"other_models": ["crnn", "svm_rich"]}}) == ["crnn", "svm_rich"]
+    for bad in (["crnn", "crnn"], "crnn", [""], [3]):
+        with pytest.raises(ParamsError, match="'external.other_models' must be a list of distinct model names"):
+            other_external_models({"external": {"other_models": bad}})
+
+
 def test_enrollment_sizes_are_positive_integers_or_all():
     assert enrollment_sizes({"adaptation": {"enrollment_clips": [1, 2, "all"]}}) == [1, 2, "all"]
     for bad in ([0], [], [1, 1], ["most"], True):
@@ -115,3 +122,29 @@ def test_the_enrollment_curve_scores_each_clip_with_a_profile_of_its_speakers_ot
     # Capped at the 15 other clips, every draw takes them all.
     assert rows[2]["adapted_accuracy"] == rows[3]["adapted_accuracy"] and rows[2]["adapted_accuracy_std"] == 0.0
     assert all(0.0 <= row["adapted_accuracy"] <= 1.0 for row in rows)
+
+
+def test_with_a_speaker_prior_the_curve_scores_each_clip_as_the_predictor_does(corpus, tmp_path):
+    models = write_tiny_bundles(corpus, tmp_path / "models")
+    write_speaker_prior(corpus, models, prior_clips=8, blend_clips=4)
+    predictor = EmotionPredictor(TINY_MODEL, models)
+    paths = sorted(corpus.rglob("*.wav"))
+    actors = np.array([parse_clip_id(path.stem).actor for path in paths])
+    emotions = np.array([parse_clip_id(path.stem).emotion for path in paths])
+    clips = [{"rich": row[None, :]} for row in rich_rows(paths)]
+
+    rows = enrollment_curve(predictor, clips, actors, emotions, [2, "all"], draws=1, seed=3)
+
+    settings = predictor.adapted_bundle().feature_settings
+    for row, size in zip(rows, (2, "all")):
+        rng = np.random.default_rng([3, 0 if size == 2 else 1, 0])  # the curve's own draws
+        answers = []
+        for index, path in enumerate(paths):
+            others = np.flatnonzero((actors == actors[index]) & (np.arange(len(paths)) != index))
+            if size != "all":
+                others = np.sort(rng.choice(others, size=size, replace=False))
+            profile = SpeakerProfile.from_features([clips[other] for other in others], settings, min_clips=1)
+            result = predictor.score(predictor.clip_features(path), profile)
+            assert result["adapted_weight"] == pytest.approx(len(others) / (len(others) + 4), abs=1e-4)
+            answers.append(result["emotion"] == emotions[index])
+        assert row["adapted_accuracy"] == round(float(np.mean(answers)), 4)

@@ -286,6 +286,12 @@ def test_evaluate_external_scores_an_emodb_folder_and_refuses_a_missing_one(tiny
     external = json.loads((project / "reports/adaptation.json").read_text())["external_emodb"]
     assert external["classes"] == ["sad", "angry"] and external["one_clip"]["clips"] == 4
     assert external["adapted"]["adapted_clips"] == 4 and any("'boredom'" in note for note in external["notes"])
+    # The other models' figures come from the same scoring, each with its adapted twin.
+    assert list(external["other_models"]) == params["external"]["other_models"]
+    for figures in external["other_models"].values():
+        assert set(figures) == {"one_clip", "adapted"}
+        assert all(0 <= part["accuracy"] <= 1 and "unweighted_average_recall" in part for part in figures.values())
+    assert f"EmoDB, {params['external']['other_models'][0]}: one clip" in scored.stdout
 
 
 def test_the_speaker_prior_holds_every_adapted_family_from_the_training_actors(tiny_project):
@@ -295,4 +301,6 @@ def test_the_speaker_prior_holds_every_adapted_family_from_the_training_actors(t
     n_mels = yaml.safe_load((tiny_project / "params.yaml").read_text())["frames"]["n_mels"]
     widths = {family: len(values) for family, values in prior["deviations"].items()}
     assert widths["frames"] == n_mels and widths["rich"] == 392 and widths["egemaps"] == 88 and widths["compare"] > 6000
+    # The settings each family was extracted with, which an adapted bundle's must equal.
+    assert set(prior["settings"]) == set(widths) and prior["settings"]["frames"]["n_mels"] == n_mels
     assert all(value >= 0 and np.isfinite(value) for values in prior["deviations"].values() for value in values)

@@ -23,7 +23,7 @@ from soundmind.serving.labelled import labels_from_names, usable_clips
 from soundmind.serving.predict import AdaptedBundleMissing, EmotionPredictor, PredictionError, available_bundles
 from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile, adapted_weight, shrunk_deviation
 from tests.conftest import REPO_ROOT
-from tests.tiny_bundles import TINY_MODEL, rich_rows, write_tiny_bundles
+from tests.tiny_bundles import RICH_SETTINGS, TINY_MODEL, rich_rows, write_tiny_bundles
 from tests.tiny_corpus import synthetic_clip
 
 RATE = 16000
@@ -295,22 +295,38 @@ def test_the_predictor_shrinks_profiles_with_the_prior_beside_its_bundles(corpus
     without = plain.predict(clips[5], speaker=profile)["probabilities"]
 
     width = plain.clip_features(clips[0]).features["rich"].shape[1]
-    prior = SpeakerPrior({"rich": np.full(width, 50.0)}, clips=8)
+    prior = SpeakerPrior({"rich": np.full(width, 50.0)}, clips=8, settings={"rich": RICH_SETTINGS})
     (models / PRIOR_FILE).write_text(json.dumps(prior.to_json()))
     shrunk = EmotionPredictor(TINY_MODEL, models)
+    assert shrunk.predict(clips[5], speaker=profile)["probabilities"] != pytest.approx(without, rel=1e-3)
     assert shrunk.speaker_prior.clips == 8
-    assert shrunk.predict(clips[5], speaker=profile)["probabilities"] != without
-    (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior(prior.deviations, clips=0).to_json()))
+    (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior(prior.deviations, clips=0, settings=prior.settings).to_json()))
     assert EmotionPredictor(TINY_MODEL, models).predict(clips[5], speaker=profile)["probabilities"] == without
 
-    # A prior made for other features (another extraction setting) is refused, naming its file.
-    (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior({"rich": np.full(width + 1, 50.0)}, clips=8).to_json()))
+    # A prior of other features, or a damaged one, is refused when adapting, naming its file; plain answers go on.
+    refused = {
+        "settings": (SpeakerPrior(prior.deviations, 8, settings={"rich": {**RICH_SETTINGS, "n_fft": 1024}}).to_json(),
+                     r"was not measured on the rich features model 'tiny_adapted' reads \(other feature settings\)"),
+        "family": (SpeakerPrior({}, 8).to_json(), r"rich features model 'tiny_adapted' reads \(missing\)"),
+        "negative": ({**prior.to_json(), "blend_clips": -2}, r"is not a usable speaker prior \(blend_clips must be a whole number"),
+        "nan": ({**prior.to_json(), "deviations": {"rich": [float("nan")] * width}}, r"deviations must be a list of finite"),
+        "no count": ({**prior.to_json(), "blend_clips": None}, r"blend_clips must be a whole number"),
+        "no deviations": ({"clips": 8}, r"is not a usable speaker prior \(missing key 'deviations'\)"),
+    }
+    for payload, message in refused.values():
+        (models / PRIOR_FILE).write_text(json.dumps(payload))
+        predictor = EmotionPredictor(TINY_MODEL, models)
+        assert predictor.predict(clips[5])["emotion"] in EMOTIONS
+        with pytest.raises(PredictionError, match=r"speaker_prior\.json: .*" + message):
+            predictor.predict(clips[5], speaker=profile)
+    (models / PRIOR_FILE).write_text("{not json")
+    with pytest.raises(PredictionError, match=r"speaker_prior\.json: is not a usable speaker prior .*rerun the speaker-prior stage"):
+        EmotionPredictor(TINY_MODEL, models).enroll(clips[:2])
+
+    # Hand-edited to other widths with the right settings, it is still refused before scoring.
+    (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior({"rich": np.full(width + 1, 50.0)}, 8, settings=prior.settings).to_json()))
     with pytest.raises(SpeakerProfileError, match=rf"speaker_prior\.json: the speaker prior has {width + 1} rich features"):
         EmotionPredictor(TINY_MODEL, models).predict(clips[5], speaker=profile)
-
-    (models / PRIOR_FILE).write_text("{not json")
-    with pytest.raises(SpeakerProfileError, match=r"speaker_prior\.json: is not a speaker prior .*speaker-prior stage"):
-        EmotionPredictor(TINY_MODEL, models)
 
 
 def test_a_small_profile_leans_on_the_plain_answer_and_a_large_one_on_the_adapted():
@@ -336,7 +352,9 @@ def test_the_predictor_blends_the_adapted_answer_with_the_plain_one_by_profile_s
     assert adapted_alone["adapted_weight"] == 1.0  # no prior beside the bundles: the adapted answer alone
     assert adapted_alone["probabilities"] != pytest.approx(plain["probabilities"], rel=1e-3)
 
-    (models / PRIOR_FILE).write_text(json.dumps(SpeakerPrior({}, clips=0, blend_clips=6).to_json()))
+    width = predictor.clip_features(clips[0]).features["rich"].shape[1]
+    prior = SpeakerPrior({"rich": np.ones(width)}, clips=0, blend_clips=6, settings={"rich": RICH_SETTINGS})
+    (models / PRIOR_FILE).write_text(json.dumps(prior.to_json()))
     blended = EmotionPredictor(TINY_MODEL, models).predict(clips[5], speaker=profile)
     assert blended["adapted_weight"] == 0.25 and blended["speaker_profile_clips"] == 2  # 2 / (2 + 6)
     expected = {label: 0.25 * adapted_alone["probabilities"][label] + 0.75 * plain["probabilities"][label]

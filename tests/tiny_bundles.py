@@ -13,11 +13,13 @@ from soundmind.audio import load_audio
 from soundmind.data.ravdess import EMOTIONS, parse_clip_id
 from soundmind.features.normalise import speaker_normalise
 from soundmind.features.sets import family_extractor
+from soundmind.features.speaker_prior import typical_speaker_deviation
 from soundmind.features.spectral import FeatureSettings
 from soundmind.models.bundle import SPEAKER_NORMALISED, SklearnBundle, save_bundle
 from soundmind.models.sklearn_models import build_sklearn_member
 from soundmind.serving.predict import ADAPTED_SUFFIX
 from soundmind.serving.settings import SERVING_FILE, ServingSettings, SpeechSettings
+from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior
 
 RICH_SETTINGS = asdict(FeatureSettings())
 TINY_MODEL = "tiny"
@@ -54,3 +56,13 @@ def write_tiny_bundles(corpus: Path, models_dir: Path, adapted: bool = True, det
         save_bundle(SklearnBundle(pipeline, list(EMOTIONS), metadata), models_dir / name)
     write_serving_settings(models_dir, detect_speech)
     return models_dir
+
+
+def write_speaker_prior(corpus: Path, models_dir: Path, prior_clips: int, blend_clips: int) -> SpeakerPrior:
+    """models_dir/speaker_prior.json as the speaker-prior stage writes it, measured on the corpus's actors."""
+    paths = sorted(corpus.rglob("*.wav"))
+    actors = np.array([parse_clip_id(path.stem).actor for path in paths])
+    deviations = {"rich": typical_speaker_deviation(rich_rows(paths), actors, frames=False)}
+    prior = SpeakerPrior(deviations, prior_clips, blend_clips, {"rich": RICH_SETTINGS})
+    (models_dir / PRIOR_FILE).write_text(json.dumps(prior.to_json()))
+    return prior

@@ -52,6 +52,20 @@ def enrollment_sizes(params: dict[str, Any]) -> list[int | str]:
     return sizes
 
 
+def other_external_models(params: dict[str, Any]) -> list[str]:
+    """``external.other_models``: bundle names, each once."""
+    names = require(params, "external.other_models")
+    if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names) or len(set(names)) != len(names):
+        raise ParamsError(f"params.yaml: 'external.other_models' must be a list of distinct model names, got {names!r}.")
+    return names
+
+
+def transfer_figures(report: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of ``score_external``'s report, one clip and adapted: accuracy, UAR, macro-F1."""
+    keys = ("accuracy", "unweighted_average_recall", "macro_f1")
+    return {part: {key: report[part][key] for key in keys if key in report[part]} for part in ("one_clip", "adapted")}
+
+
 def score_external(folder: str, predictor: EmotionPredictor) -> dict[str, Any]:
     """The CLI's `evaluate` report of an EmoDB-named folder (boredom left out, argmax over the classes present): the
     plain bundle one clip at a time and its adapted twin with each clip's leave-one-out speaker profile; without a
@@ -136,7 +150,12 @@ def adaptation_report(params: dict[str, Any], models_dir: Path) -> tuple[dict[st
     predictor = EmotionPredictor(require(params, "adaptation.model"), models_dir)
     # Loaded first: the twin may read families the plain bundle does not, and those must be extracted too.
     adapted = predictor.adapted_bundle()
-    external = score_external(external_folder(str(require(params, "external.emodb") or "")), predictor)
+    folder = external_folder(str(require(params, "external.emodb") or ""))
+    external = score_external(folder, predictor)
+    others = other_external_models(params)
+    if folder:
+        external["other_models"] = {name: transfer_figures(score_external(folder, EmotionPredictor(name, models_dir)))
+                                    for name in others}
     clips, actors, emotions = test_actor_features(predictor)
     curve = enrollment_curve(predictor, clips, actors, emotions, sizes, draws, require(params, "base.seed"))
     report = {"model": predictor.name, "adapted_model": adapted.name, "external_emodb": external,

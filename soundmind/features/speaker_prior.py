@@ -11,7 +11,7 @@ import numpy as np
 from soundmind.errors import ParamsError
 from soundmind.features.frame_store import FRAMES_FAMILY
 from soundmind.features.normalise import stacked_frames, statistics
-from soundmind.features.tables import family_matrices, split_rows
+from soundmind.features.tables import family_matrices, family_table_path, split_rows, table_settings
 from soundmind.params import require
 
 
@@ -44,3 +44,9 @@ def training_voice_deviations(inputs: dict[str, Any]) -> dict[str, np.ndarray]:
     actors = originals["actor"].to_numpy()
     return {family: typical_speaker_deviation(values, actors, family == FRAMES_FAMILY)
             for family, values in sorted(matrices.items())}
+
+
+def family_settings(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The feature settings each family's table (the frame store's index for frames) recorded: the prior is refused
+    by an adapted bundle whose features were made otherwise."""
+    return {family: table_settings(family_table_path(family)) for family in sorted(inputs)}

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from soundmind.errors import PredictionError
+from soundmind.errors import PredictionError, SpeakerProfileError
 from soundmind.features.frames import FRAMES_FAMILY, FrameSettings, clip_frames
 from soundmind.features.sets import family_extractor
 from soundmind.models.bundle import (  # noqa: F401 (ADAPTED_SUFFIX: part of this module's interface)
@@ -101,9 +101,9 @@ class EmotionPredictor:
         except ValueError as error:
             raise PredictionError(str(error)) from error
         self.detects_speech = self.serving.speech.detect if detect_speech is None else bool(detect_speech)
-        # models/speaker_prior.json (the speaker-prior stage): a small profile's deviations are shrunk towards it,
-        # and its adapted answer leans on the plain one.
-        self.speaker_prior = SpeakerPrior.load(self.bundle_path.parent / PRIOR_FILE)
+        # models/speaker_prior.json (the speaker-prior stage), loaded with the adapted bundle: a small profile's
+        # deviations are shrunk towards it, and its adapted answer leans on the plain one.
+        self.speaker_prior: SpeakerPrior | None = None
         if self.bundle.speaker_normalised:
             raise PredictionError(f"{self.bundle_path}: is an adapted bundle, trained on speaker-normalised features; "
                                   f"load its plain twin and pass speaker= (a profile from enroll).")
@@ -238,9 +238,9 @@ class EmotionPredictor:
     def adapted_probabilities(self, normalised: dict[str, Any], profile_clips: int | np.ndarray,
                               plain: np.ndarray) -> np.ndarray:
         """The adapted answer to rows of speaker-normalised features made with profiles of ``profile_clips`` clips
-        (one count, or one per row): the adapted bundle's probabilities, blended with ``plain`` (the plain bundle's
-        calibrated probabilities of the same rows) by ``adapted_weight``, so that a small profile leans on the plain
-        answer."""
+        (one count, or one per row): the adapted bundle's probabilities (``calibrated``: the calibrate stage leaves
+        the adapted twins at temperature 1), blended with ``plain`` (the plain bundle's calibrated probabilities of
+        the same rows) by ``adapted_weight``, so that a small profile leans on the plain answer."""
         weight = np.reshape(self.adapted_weight(profile_clips), (-1, 1))
         return weight * self.calibrated(self.adapted_bundle(), normalised) + (1 - weight) * plain
 
@@ -270,11 +270,20 @@ class EmotionPredictor:
             # An adapted ensemble's weights are its own, so it may read families the plain one gave weight 0: those
             # are extracted too; a family both read must have been made the same way.
             shared = adapted.required_families() & set(self.bundle.feature_settings)
-            if not adapted.speaker_normalised or any(
+            # Its answers are blended with the plain bundle's, class by class: the classes must be the same.
+            if not adapted.speaker_normalised or adapted.labels != self.bundle.labels or any(
                 adapted.feature_settings[family] != self.bundle.feature_settings[family] for family in shared
             ) or common_sample_rate(adapted.feature_settings) != self.sample_rate:
                 raise PredictionError(f"{path}: is not a speaker-normalised twin of {self.bundle_path} (features made "
-                                      f"otherwise, or not marked speaker_normalised); rerun the {ADAPTED_STAGE} stage.")
+                                      f"otherwise, other classes, or not marked speaker_normalised); rerun the "
+                                      f"{ADAPTED_STAGE} stage.")
+            try:
+                prior = SpeakerPrior.load(self.bundle_path.parent / PRIOR_FILE)
+                if prior is not None:
+                    prior.check_fits(adapted.required_families(), adapted.feature_settings, adapted.name)
+            except SpeakerProfileError as error:
+                raise PredictionError(str(error)) from error
+            self.speaker_prior = prior
             extra = adapted.required_families() - set(self.extractors)
             self.extractors.update({family: extractor_of(family, adapted.feature_settings[family]) for family in extra})
             self._adapted = adapted

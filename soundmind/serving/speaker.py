@@ -10,7 +10,7 @@ refused by a bundle whose features were made otherwise.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -60,35 +60,64 @@ def adapted_weight(clips: int | np.ndarray, blend_clips: int) -> float | np.ndar
 PRIOR_FILE = "speaker_prior.json"
 
 
+def _clip_count(payload: dict[str, Any], key: str) -> int:
+    value = payload[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} must be a whole number of 0 or more, got {value!r}")
+    return value
+
+
 @dataclass
 class SpeakerPrior:
     """What the predictor knows about voices before it hears a speaker: models/speaker_prior.json, the speaker-prior
     stage's output. ``deviations`` (family -> per feature) is how much each feature varies within one training
     voice, worth ``clips`` clips against a profile's own: a profile of k clips divides by
     sqrt((k s^2 + clips prior^2) / (k + clips)) instead of s. ``blend_clips``: the adapted answer from a profile of
-    k clips counts k / (k + blend_clips) against the plain answer's rest."""
+    k clips counts k / (k + blend_clips) against the plain answer's rest. ``settings``: family -> the feature
+    settings the deviations were measured with (an adapted bundle whose features were made otherwise refuses it)."""
 
     deviations: dict[str, np.ndarray]
     clips: int
     blend_clips: int = 0
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = PRIOR_FILE
 
     def to_json(self) -> dict[str, Any]:
         return {"clips": self.clips, "blend_clips": self.blend_clips,
+                "settings": {family: self.settings[family] for family in sorted(self.settings)},
                 "deviations": {family: values.tolist() for family, values in sorted(self.deviations.items())}}
 
     @classmethod
     def load(cls, path: Path | str) -> "SpeakerPrior | None":
-        """The prior at ``path``, or None when there is none (profiles are then used as they are)."""
+        """The prior at ``path``, or None when there is none (profiles are then used as they are); a damaged one is
+        refused with one sentence naming the file."""
         path = Path(path)
         if not path.is_file():
             return None
         try:
             payload = json.loads(path.read_text())
-            return cls({family: np.asarray(values, dtype=np.float64) for family, values in payload["deviations"].items()},
-                       int(payload["clips"]), int(payload["blend_clips"]), str(path))
-        except (ValueError, KeyError, TypeError) as error:
-            raise SpeakerProfileError(f"{path}: is not a speaker prior ({error}); rerun the speaker-prior stage.") from error
+            if not isinstance(payload, dict):
+                raise ValueError("expected a JSON object")
+            deviations = {}
+            for family, values in dict(payload["deviations"]).items():
+                deviations[family] = np.asarray(values, dtype=np.float64)
+                if deviations[family].ndim != 1 or not (np.isfinite(deviations[family]).all() and (deviations[family] >= 0).all()):
+                    raise ValueError(f"the {family} deviations must be a list of finite, non-negative numbers")
+            settings = {family: dict(values) for family, values in dict(payload["settings"]).items()}
+            return cls(deviations, _clip_count(payload, "clips"), _clip_count(payload, "blend_clips"), settings, str(path))
+        except (OSError, KeyError, TypeError, ValueError, AttributeError) as error:
+            raise SpeakerProfileError(f"{path}: is not a usable speaker prior ({_reason(error)}); rerun the speaker-prior "
+                                      f"stage.") from error
+
+    def check_fits(self, families: set[str], settings: dict[str, dict[str, Any]], model: str) -> None:
+        """Refuse, naming this prior's file, a prior lacking a family ``model`` reads or measured on features made with
+        other settings than the model's."""
+        for family in sorted(families):
+            if family not in self.deviations or self.settings.get(family) != settings[family]:
+                raise SpeakerProfileError(
+                    f"{self.source}: the speaker prior was not measured on the {family} features model {model!r} reads "
+                    f"({'missing' if family not in self.deviations else 'other feature settings'}); rerun the "
+                    f"speaker-prior stage.")
 
 
 @dataclass
