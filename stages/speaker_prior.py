@@ -21,8 +21,7 @@ def main() -> None:
     inputs = load_family_inputs(FAMILIES)
     prior = SpeakerPrior(training_voice_deviations(inputs), prior_clips, blend_clips, family_settings(inputs))
     write_json(MODELS / PRIOR_FILE, prior.to_json())
-    deviations = prior.deviations
-    print(f"speaker prior from the training actors: {', '.join(f'{name} {len(values)}' for name, values in deviations.items())} "
+    print(f"speaker prior from the training actors: {', '.join(f'{name} {len(values)}' for name, values in prior.deviations.items())} "
           f"features, worth {prior_clips} clips; adapted answers blended with the plain ones from {blend_clips} clips")
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from soundmind.errors import CorpusError, ParamsError
 from soundmind.features.frame_store import FRAMES_FAMILY, load_family_inputs
-from soundmind.features.tables import family_matrices, family_table_path, held_out_rows, require_current_table
+from soundmind.features.tables import family_matrices, family_table_path, held_out_rows, require_current_table, split_rows
 from soundmind.params import require, require_positive_int
 from soundmind.paths import EXTERNAL
 from soundmind.serving.labelled import labels_from_names, usable_clips
@@ -84,16 +84,19 @@ def score_external(folder: str, predictor: EmotionPredictor) -> dict[str, Any]:
     return {"folder": str(path), **report}
 
 
-def test_actor_features(predictor: EmotionPredictor) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
-    """Every original test-actor clip's features from the pipeline's tables, for every family the predictor and its
-    adapted twin read (tables made otherwise than the bundles are refused); with the clips' actors and emotions."""
+def test_actor_features(predictor: EmotionPredictor, split: str = "test") -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Every original clip's features of the test actors (or ``split`` "val": the val actors, where adaptation
+    settings are chosen) from the pipeline's tables, for every family the predictor and its adapted twin read
+    (tables made otherwise than the bundles are refused); with the clips' actors and emotions."""
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
     families = set(predictor.extractors)
     settings = {**predictor.bundle.feature_settings, **predictor.adapted_bundle().feature_settings}
     for family in sorted(families):
         require_current_table(family_table_path(family), settings[family])
     inputs = load_family_inputs(families)
     reference = inputs[FRAMES_FAMILY].index if FRAMES_FAMILY in inputs else next(iter(inputs.values()))
-    rows = held_out_rows(reference)
+    rows = held_out_rows(reference) if split == "test" else split_rows(reference)[1].sort_values("clip_id")
     matrices = family_matrices(inputs, rows["clip_id"].tolist())
     per_clip = [{family: [values[row]] if family == FRAMES_FAMILY else values[row : row + 1]
                  for family, values in matrices.items()} for row in range(len(rows))]

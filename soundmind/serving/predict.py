@@ -145,7 +145,8 @@ class EmotionPredictor:
             return [self.no_speech(round(len(waveform) / self.sample_rate, 3)) for _ in speakers]
         clip = self.waveform_features(waveform)
         detected = {} if speech_seconds is None else {"speech_seconds": speech_seconds}
-        return [{"speech": True, **self.score(clip, speaker), **detected} for speaker in speakers]
+        plain = self.calibrated(self.bundle, clip.features)  # the plain answer, and what adapted ones blend with
+        return [{"speech": True, **self.score(clip, speaker, plain), **detected} for speaker in speakers]
 
     def speech_seconds(self, waveform: np.ndarray) -> float | None:
         """Seconds of speech the detector finds in a waveform at the bundle's rate; None with detection off."""
@@ -203,10 +204,12 @@ class EmotionPredictor:
                          **{key: result[key] for key in ("emotion", "confidence", "uncertain", "probabilities", "model")}})
         return rows
 
-    def score(self, clip: ClipFeatures, speaker: SpeakerProfile | None = None) -> dict[str, Any]:
+    def score(self, clip: ClipFeatures, speaker: SpeakerProfile | None = None,
+              plain: np.ndarray | None = None) -> dict[str, Any]:
         """The prediction for a clip's features: plain, or adapted to ``speaker`` (then ``speaker_profile_clips``
-        says how many clips the profile holds, ``adapted_weight`` how much the adapted bundle's answer counts)."""
-        bundle, probabilities = self.bundle, self.calibrated(self.bundle, clip.features)
+        says how many clips the profile holds, ``adapted_weight`` how much the adapted bundle's answer counts).
+        ``plain``: the plain bundle's calibrated probabilities of the clip, when the caller has them already."""
+        bundle, probabilities = self.bundle, self.calibrated(self.bundle, clip.features) if plain is None else plain
         if speaker is not None:
             bundle = self.adapted_bundle()
             missing = sorted(bundle.required_families() - set(clip.features))
