@@ -22,6 +22,7 @@ import streamlit as st
 
 from soundmind.audio import AUDIO_SUFFIXES
 from soundmind.models.bundle import METADATA_FILE
+from soundmind.models.onnx_networks import ONNX_FOLDER
 from soundmind.serving.adapt import plain_and_adapted
 from soundmind.serving.predict import EmotionPredictor, PredictionError, available_bundles
 from soundmind.serving.speaker import MIN_PROFILE_CLIPS, PRIOR_FILE, SpeakerProfile
@@ -86,11 +87,13 @@ def choose_model(names: list[str]) -> EmotionPredictor | None:
     name = st.sidebar.selectbox("Trained models", names, key="model", help="Bundles found in " + str(models_dir()))
     bundle_path = models_dir() / name
     try:
-        predictor = load_predictor(str(bundle_path), modification_times(bundle_path / METADATA_FILE, models_dir() / PRIOR_FILE))
+        predictor = load_predictor(str(bundle_path), modification_times(
+            bundle_path / METADATA_FILE, models_dir() / PRIOR_FILE, models_dir() / ONNX_FOLDER / name))
     except (PredictionError, OSError) as error:
         st.sidebar.error(str(error))
         return None
     st.sidebar.markdown(f"Active model: **{predictor.name}**")
+    st.sidebar.caption(f"Scored with {predictor.runtime_description()}.")
     show_metrics(predictor.name)
     return predictor
 

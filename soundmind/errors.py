@@ -27,3 +27,7 @@ class SpeakerProfileError(SoundmindError, ValueError):
 
 class PredictionError(SoundmindError):
     """The audio or the model cannot be used for a prediction; the message says why in one sentence."""
+
+
+class SoundmindWarning(UserWarning):
+    """Something the user should know that does not stop the work (the CLI prints it as one line)."""

@@ -23,6 +23,7 @@ AUDIT_REPORT = REPORTS / "audit_seed_protocol.json"
 ADAPTED_TRAINING_REPORT = TRAINING_REPORTS / "adapted.json"
 ADAPTATION_REPORT = REPORTS / "adaptation.json"
 ADAPTATION_CURVE = REPORTS / "adaptation_curve.csv"
+EXPORT_REPORT = REPORTS / "export.json"
 
 
 def cv_folds_table(protocol: str) -> Path:

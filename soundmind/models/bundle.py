@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 import joblib
 import numpy as np
@@ -80,7 +80,7 @@ def seed_model_file(seed: int) -> str:
     return f"model_seed{seed}.keras"
 
 
-def _load_keras_model(path: Path) -> "keras.Model":
+def load_keras_model(path: Path) -> "keras.Model":
     # Loaded on first use, so that bundles of scikit-learn models never load TensorFlow.
     from soundmind.models.keras_backend import keras
 
@@ -118,7 +118,7 @@ class Bundle(_BundleBase):
     scaler fitted on their (shared) training features. The bundle's answer is the mean of the
     models' probabilities."""
 
-    models: dict[int, keras.Model]
+    models: dict[int, keras.Model]  # or anything with Keras' predict_on_batch (onnx_networks.OnnxNetwork)
     scaler: StandardScaler | None
     labels: list[str]
     metadata: dict[str, Any]
@@ -221,9 +221,11 @@ def save_bundle(bundle: AnyBundle, directory: Path) -> None:
         _write_bundle_files(bundle, staging)
 
 
-def load_bundle(directory: Path | str) -> AnyBundle:
-    """Read the bundle that ``save_bundle`` wrote into ``directory``."""
+def load_bundle(directory: Path | str, load_network: Callable[[Path], Any] | None = None) -> AnyBundle:
+    """Read the bundle that ``save_bundle`` wrote into ``directory``; ``load_network`` turns each Keras archive into
+    the network that scores it (default: the Keras model itself; serving passes ONNX Runtime's, in onnx_networks)."""
     directory = Path(directory)
+    load_network = load_network or load_keras_model
     if not (directory / METADATA_FILE).is_file() or not (directory / LABELS_FILE).is_file():
         raise FileNotFoundError(f"{directory}: not a model bundle (missing {METADATA_FILE} or {LABELS_FILE}).")
     metadata = json.loads((directory / METADATA_FILE).read_text())
@@ -232,7 +234,7 @@ def load_bundle(directory: Path | str) -> AnyBundle:
     if framework == "sklearn":
         return SklearnBundle(joblib.load(directory / PIPELINE_FILE), labels, metadata)
     if framework == "ensemble":
-        members = {name: load_bundle(directory / MEMBERS_DIR / name) for name in metadata["weights"]}
+        members = {name: load_bundle(directory / MEMBERS_DIR / name, load_network) for name in metadata["weights"]}
         return EnsembleBundle(members, metadata["weights"], labels, metadata)
     model_files = {int(seed): seed_model_file(int(seed)) for seed in metadata.get("seeds", [])}
     # A CRNN normalises each clip itself: its bundle holds no scaler.
@@ -242,7 +244,7 @@ def load_bundle(directory: Path | str) -> AnyBundle:
         raise FileNotFoundError(
             f"{directory}: not a model bundle (missing {', '.join(missing) or 'the list of seeds in ' + METADATA_FILE})."
         )
-    models = {seed: _load_keras_model(directory / name) for seed, name in model_files.items()}
+    models = {seed: load_network(directory / name) for seed, name in model_files.items()}
     if framework == "crnn":
         # Imported here: frame_bundle imports this module.
         from soundmind.models.frame_bundle import FrameBundle

@@ -7,12 +7,13 @@ import csv
 import json
 import os
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from soundmind.data.ravdess import parse_clip_id
-from soundmind.errors import SoundmindError
+from soundmind.errors import SoundmindError, SoundmindWarning
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="rename the corpus's emotions to the model's (e.g. anger=angry,happiness=happy)")
     evaluate.add_argument("--output", type=Path, metavar="REPORT.json", help="also write the report as JSON")
     add_model_arguments(evaluate)
+    export = commands.add_parser(
+        "export", help="write a bundle's Keras networks as ONNX files beside them",
+        description="Write each Keras network of the bundle folders (an ensemble's members included) as an ONNX file "
+                    "beside its .keras archive, so that predict scores it with ONNX Runtime, without TensorFlow. "
+                    "The pipeline's export stage does this for its own bundles, into models/onnx/.",
+    )
+    export.add_argument("bundles", nargs="+", type=Path, metavar="BUNDLE_DIR", help="bundle folders (models/<name>)")
     return parser
 
 
@@ -78,6 +86,9 @@ def add_model_arguments(command: argparse.ArgumentParser) -> None:
              "default: the ensemble, else the model with the best recorded val accuracy",
     )
     command.add_argument("--models-dir", default="models", type=Path, help="where trained bundles live (default: models)")
+    command.add_argument("--runtime", choices=("onnx", "keras"), default="onnx",
+                         help="score the networks with ONNX Runtime (default; Keras where a network has no ONNX file) "
+                              "or with Keras, which loads TensorFlow")
 
 
 NO_SPEECH_TEXT = "no speech detected"
@@ -139,7 +150,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
         from soundmind.serving.predict import EmotionPredictor, audio_files
         from soundmind.serving.speaker import SpeakerProfile
 
-    predictor = EmotionPredictor(arguments.model, arguments.models_dir)
+    predictor = EmotionPredictor(arguments.model, arguments.models_dir, runtime=arguments.runtime)
     files = audio_files(arguments.paths)
     if not files:
         print("error: no audio files (wav, flac, mp3, ogg) found in the given folders.", file=sys.stderr)
@@ -210,7 +221,7 @@ def run_enroll(arguments: argparse.Namespace) -> int:
     with native_stderr_silenced():
         from soundmind.serving.predict import EmotionPredictor, audio_files
 
-    predictor = EmotionPredictor(arguments.model, arguments.models_dir)
+    predictor = EmotionPredictor(arguments.model, arguments.models_dir, runtime=arguments.runtime)
     profile = predictor.enroll(audio_files(arguments.paths))
     profile.save(arguments.output)
     print(f"wrote {arguments.output}: the profile of {profile.clip_count} clips for model {predictor.name} "
@@ -231,7 +242,7 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}.", file=sys.stderr)
         return 2
-    predictor = EmotionPredictor(arguments.model, arguments.models_dir)
+    predictor = EmotionPredictor(arguments.model, arguments.models_dir, runtime=arguments.runtime)
     labelled = read_labels(arguments.labels) if arguments.labels else labels_from_names(arguments.folder)
     clips, notes = usable_clips(labelled, label_map, predictor.bundle.labels)
     if not clips:
@@ -264,12 +275,40 @@ def print_report(report: dict) -> None:
         print(f"note: {note}")
 
 
-COMMANDS = {"predict": run_predict, "enroll": run_enroll, "evaluate": run_evaluate}
+def run_export(arguments: argparse.Namespace) -> int:
+    """Export the Keras networks of each bundle folder of ``arguments`` beside their archives."""
+    with native_stderr_silenced():
+        from soundmind.models.bundle import METADATA_FILE
+        from soundmind.models.onnx_export import export_bundle
+
+    for bundle_dir in arguments.bundles:
+        if not (bundle_dir / METADATA_FILE).is_file():
+            print(f"error: {bundle_dir}: not a model bundle (no {METADATA_FILE}).", file=sys.stderr)
+            return 1
+        written = export_bundle(bundle_dir, bundle_dir)
+        print(f"{bundle_dir}: {len(written)} ONNX network{'s' if len(written) != 1 else ''} written"
+              + ("" if written else " (it holds no Keras network)"))
+    return 0
+
+
+COMMANDS = {"predict": run_predict, "enroll": run_enroll, "evaluate": run_evaluate, "export": run_export}
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our own warnings (a fallback, a skipped file) as one line for people; other libraries' as Python prints them."""
+    if issubclass(category, SoundmindWarning):
+        print(f"warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (1 with one sentence on stderr for input it cannot use)."""
     arguments = build_parser().parse_args(argv)
+    warnings.showwarning = show_warning
     try:
         return COMMANDS[arguments.command](arguments)
     except SoundmindError as error:

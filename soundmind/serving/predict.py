@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -11,10 +12,12 @@ import numpy as np
 
 from soundmind.errors import PredictionError, SpeakerProfileError
 from soundmind.features.frames import FRAMES_FAMILY, FrameSettings, clip_frames
+from soundmind.features.functionals import FUNCTIONAL_SETS
 from soundmind.features.sets import family_extractor
 from soundmind.models.bundle import (  # noqa: F401 (ADAPTED_SUFFIX: part of this module's interface)
-    ADAPTED_SUFFIX, METADATA_FILE, AnyBundle, common_sample_rate, load_bundle,
+    ADAPTED_SUFFIX, METADATA_FILE, AnyBundle, common_sample_rate, load_bundle, load_keras_model,
 )
+from soundmind.models.onnx_networks import OnnxNetwork, network_loader
 from soundmind.serving.audio_input import (  # noqa: F401 (MAX_FILE_BYTES, audio_files: part of this module's interface)
     MAX_FILE_BYTES, audio_files, scoreable_waveform, split_into_windows,
 )
@@ -92,9 +95,11 @@ class EmotionPredictor:
     """
 
     def __init__(self, bundle: str | Path | None = None, models_dir: str | Path = "models",
-                 detect_speech: bool | None = None) -> None:
+                 detect_speech: bool | None = None, runtime: str = "onnx") -> None:
         self.bundle_path = resolve_bundle(bundle, models_dir)
-        self.bundle: AnyBundle = loaded_bundle(self.bundle_path)
+        # ONNX Runtime by default (the export stage's files): TensorFlow loads only for a network without one.
+        self.load_network = network_loader(runtime, models_dir, load_keras_model)
+        self.bundle: AnyBundle = loaded_bundle(self.bundle_path, self.load_network)
         # models/serving.json (the calibrate stage): speech thresholds and each bundle's calibration.
         try:
             self.serving = load_serving_settings(self.bundle_path.parent)
@@ -108,6 +113,7 @@ class EmotionPredictor:
             raise PredictionError(f"{self.bundle_path}: is an adapted bundle, trained on speaker-normalised features; "
                                   f"load its plain twin and pass speaker= (a profile from enroll).")
         self._adapted: AnyBundle | None = None
+        self._workers: dict[str, ThreadPoolExecutor] = {}
         # The settings each feature table was extracted with, as the bundle copied them from there.
         settings = self.bundle.feature_settings
         self.extractors = {family: extractor_of(family, settings[family]) for family in self.bundle.required_families()}
@@ -115,6 +121,12 @@ class EmotionPredictor:
     @property
     def name(self) -> str:
         return self.bundle.name
+
+    def runtime_description(self) -> str:
+        """What scores this bundle's networks, for people: ONNX Runtime, Keras, both, or neither (scikit-learn only)."""
+        kinds = {"ONNX Runtime" if isinstance(network, OnnxNetwork) else "Keras"
+                 for network in bundle_networks(self.bundle)}
+        return " and ".join(sorted(kinds)) if kinds else "scikit-learn (no neural network)"
 
     @property
     def sample_rate(self) -> int:
@@ -269,7 +281,7 @@ class EmotionPredictor:
                     f"{path}: no adapted bundle for model {self.name!r} (its recipe trained on speaker-normalised "
                     f"features), which speaker adaptation needs; the {ADAPTED_STAGE} stage makes it."
                 )
-            adapted = loaded_bundle(path)
+            adapted = loaded_bundle(path, self.load_network)
             # An adapted ensemble's weights are its own, so it may read families the plain one gave weight 0: those
             # are extracted too; a family both read must have been made the same way.
             shared = adapted.required_families() & set(self.bundle.feature_settings)
@@ -293,13 +305,23 @@ class EmotionPredictor:
         return self._adapted
 
     def window_features(self, windows: list[tuple[int, np.ndarray]]) -> dict[str, np.ndarray]:
-        """Every feature family the bundle needs, one row per window: the pipeline's own extractors."""
-        features: dict[str, Any] = {}
-        for family, extract in sorted(self.extractors.items()):
-            rows = [extract(window) for _, window in windows]
-            # Frames are sequences of different lengths: a list of one array per window, as the frame store gives.
-            features[family] = rows if family == FRAMES_FAMILY else np.vstack(rows)
-        return features
+        """Every feature family the bundle needs, one row per window: the pipeline's own extractors. openSMILE
+        releases the GIL while it runs, so each functional set extracts in a thread of its own beside the others."""
+        def extract_all(family: str) -> list[Any]:
+            return [self.extractors[family](window) for _, window in windows]
+
+        pending = {family: self.family_worker(family).submit(extract_all, family)
+                   for family in sorted(self.extractors) if family in FUNCTIONAL_SETS}
+        rows = {family: extract_all(family) for family in sorted(self.extractors) if family not in pending}
+        rows.update({family: future.result() for family, future in pending.items()})
+        # Frames are sequences of different lengths: a list of one array per window, as the frame store gives.
+        return {family: rows[family] if family == FRAMES_FAMILY else np.vstack(rows[family]) for family in sorted(rows)}
+
+    def family_worker(self, family: str) -> ThreadPoolExecutor:
+        """The one thread that extracts ``family``: always the same, so its openSMILE engine is made once."""
+        if family not in self._workers:
+            self._workers[family] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"soundmind-{family}")
+        return self._workers[family]
 
     def predict_many(self, items: Iterable[str | Path], speaker: SpeakerProfile | None = None) -> list[dict[str, Any]]:
         """Score many files; a file that cannot be scored gives ``{"file", "error"}`` instead of stopping the batch."""
@@ -317,10 +339,17 @@ class EmotionPredictor:
         return scoreable_waveform(audio, sample_rate, name, self.sample_rate, refuse_silence=not self.detects_speech)
 
 
-def loaded_bundle(path: Path) -> AnyBundle:
-    """The bundle at ``path``, or a PredictionError naming it."""
+def bundle_networks(bundle: AnyBundle) -> list[Any]:
+    """Every network of ``bundle`` (an ensemble's members' included): Keras models or ONNX sessions."""
+    if hasattr(bundle, "members"):
+        return [network for member in bundle.members.values() for network in bundle_networks(member)]
+    return list(getattr(bundle, "models", {}).values())
+
+
+def loaded_bundle(path: Path, load_network: Callable[[Path], Any] | None = None) -> AnyBundle:
+    """The bundle at ``path`` (its networks loaded by ``load_network``: Keras by default), or a PredictionError naming it."""
     try:
-        return load_bundle(path)
+        return load_bundle(path, load_network)
     except (FileNotFoundError, KeyError, ValueError, OSError) as error:
         raise PredictionError(f"{path}: the model bundle cannot be loaded ({error}).") from error
 

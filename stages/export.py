@@ -1,0 +1,36 @@
+"""export: every named bundle's Keras networks as ONNX under models/onnx/, checked against Keras on the test actors."""
+
+import sys
+
+from soundmind.errors import ParamsError
+from soundmind.features.frame_store import load_family_inputs
+from soundmind.features.tables import family_matrices, held_out_rows
+from soundmind.files import write_json
+from soundmind.models.bundle import load_bundle
+from soundmind.models.onnx_export import check_agreement, compare_runtimes, export_bundle, strict_onnx_loader
+from soundmind.models.onnx_networks import ONNX_FOLDER
+from soundmind.paths import EXPORT_REPORT, MODELS
+from soundmind.stage import run_stage
+
+
+def main() -> None:
+    model_names = sys.argv[1:]
+    if not model_names:
+        raise ParamsError("usage: python -m stages.export MODEL_NAME [MODEL_NAME ...]")
+    bundles = {name: load_bundle(MODELS / name) for name in model_names}
+    tables = load_family_inputs({"rich"}.union(*(bundle.required_families() for bundle in bundles.values())))
+    features = family_matrices(tables, held_out_rows(tables["rich"])["clip_id"].tolist())
+    report = {}
+    for name, keras_bundle in bundles.items():
+        onnx_dir = MODELS / ONNX_FOLDER / name
+        written = export_bundle(MODELS / name, onnx_dir)
+        onnx_bundle = load_bundle(MODELS / name, strict_onnx_loader(MODELS / name, onnx_dir))
+        report[name] = {"onnx_files": [str(path) for path in written], **compare_runtimes(keras_bundle, onnx_bundle, features)}
+        check_agreement(name, report[name])
+        print(f"{name}: {len(written)} ONNX networks, largest probability difference from Keras "
+              f"{report[name]['max_abs_difference']:.1e} on {report[name]['clips']} test clips, same answers")
+    write_json(EXPORT_REPORT, report)
+
+
+if __name__ == "__main__":
+    run_stage(main)

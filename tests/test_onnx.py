@@ -1,0 +1,138 @@
+"""Serving with ONNX Runtime: the export stage's networks give Keras' answers, a missing or damaged one falls back to
+Keras with one warning naming it, and the CLI scores without TensorFlow importable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundmind.models.onnx_export import keras_archives
+from soundmind.models.onnx_networks import ONNX_FOLDER, OnnxFallbackWarning, onnx_twins
+from soundmind.serving.predict import EmotionPredictor
+from tests.tiny_corpus import synthetic_clip
+
+RATE = 16000
+KERAS_BUNDLES = ("baseline", "enhanced", "optimized", "crnn", "ensemble", "crnn_adapted", "ensemble_adapted")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("clips") / "angry.wav"
+    soundfile.write(str(path), synthetic_clip("angry", actor=5, statement=1, sample_rate=RATE, seconds=2.5), RATE,
+                    subtype="PCM_16")
+    return path
+
+
+def bundle_copy(tiny_project: Path, name: str, destination: Path) -> Path:
+    """models/<name> of the tiny project alone in a models folder of its own (no models/onnx beside it)."""
+    shutil.copytree(tiny_project / "models" / name, destination / name)
+    shutil.copy2(tiny_project / "models" / "serving.json", destination / "serving.json")
+    return destination
+
+
+def test_the_export_stage_checked_every_keras_bundle_against_keras_on_the_test_actors(tiny_project):
+    report = json.loads((tiny_project / "reports" / "export.json").read_text())
+    assert sorted(report) == sorted(KERAS_BUNDLES)
+    for name, figures in report.items():
+        assert figures["same_argmax"] and figures["max_abs_difference"] <= 1e-4, name
+        # One ONNX file per Keras archive, an ensemble's members' included, at its relative path under models/onnx.
+        archives = keras_archives(tiny_project / "models" / name)
+        expected = [f"models/onnx/{name}/{archive.relative_to(tiny_project / 'models' / name).with_suffix('.onnx')}"
+                    for archive in archives]
+        assert figures["onnx_files"] == expected
+        assert all((tiny_project / path).is_file() for path in expected)
+    assert report["crnn"]["onnx_files"] and report["baseline"]["onnx_files"]
+
+
+@pytest.mark.parametrize("model", ["crnn", "baseline", "ensemble"])
+def test_onnx_runtime_gives_the_keras_answer(tiny_project, clip, model):
+    models = tiny_project / "models"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OnnxFallbackWarning)  # every network must come from its ONNX twin
+        onnx_answer = EmotionPredictor(model, models, runtime="onnx").predict(clip)
+    keras_answer = EmotionPredictor(model, models, runtime="keras").predict(clip)
+    assert onnx_answer["emotion"] == keras_answer["emotion"]
+    assert np.allclose(list(onnx_answer["probabilities"].values()), list(keras_answer["probabilities"].values()),
+                       atol=1e-4)
+
+
+def test_the_onnx_predictor_uses_onnx_sessions_not_keras(tiny_project):
+    predictor = EmotionPredictor("crnn", tiny_project / "models")
+    assert {type(network).__name__ for network in predictor.bundle.models.values()} == {"OnnxNetwork"}
+
+
+def test_a_missing_onnx_twin_falls_back_to_keras_with_one_warning_naming_it(tiny_project, clip, tmp_path):
+    models = bundle_copy(tiny_project, "crnn", tmp_path / "models")
+    with pytest.warns(OnnxFallbackWarning) as caught:
+        predictor = EmotionPredictor("crnn", models)
+    seeds = len(predictor.bundle.models)
+    assert len(caught) == seeds
+    expected = onnx_twins(models / "crnn" / "model_seed42.keras", models)[-1]
+    message = str(caught[0].message)
+    assert str(expected) in message and "Keras" in message and "\n" not in message
+    keras_answer = EmotionPredictor("crnn", tiny_project / "models", runtime="keras").predict(clip)
+    assert predictor.predict(clip)["probabilities"] == pytest.approx(keras_answer["probabilities"], abs=1e-6)
+
+
+def test_a_corrupt_onnx_file_falls_back_to_keras_with_one_warning_naming_it(tiny_project, clip, tmp_path):
+    models = bundle_copy(tiny_project, "baseline", tmp_path / "models")
+    shutil.copytree(tiny_project / "models" / ONNX_FOLDER / "baseline", models / ONNX_FOLDER / "baseline")
+    damaged = sorted((models / ONNX_FOLDER / "baseline").glob("*.onnx"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    with pytest.warns(OnnxFallbackWarning) as caught:
+        predictor = EmotionPredictor("baseline", models)
+    assert len(caught) == 1 and str(damaged) in str(caught[0].message)
+    assert predictor.predict(clip)["emotion"] == EmotionPredictor("baseline", tiny_project / "models").predict(clip)["emotion"]
+
+
+def test_the_export_command_writes_onnx_beside_the_archives_which_the_predictor_then_uses(tiny_project, tmp_path):
+    models = bundle_copy(tiny_project, "crnn", tmp_path / "models")
+    result = subprocess.run([sys.executable, "-m", "soundmind", "export", str(models / "crnn")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in (models / "crnn").glob("*.onnx")) == ["model_seed42.onnx", "model_seed43.onnx"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OnnxFallbackWarning)
+        EmotionPredictor("crnn", models)
+
+
+def without_tensorflow(tmp_path: Path) -> dict[str, str]:
+    """An environment in which TensorFlow and Keras cannot be imported, as in an inference-only install."""
+    blocked = tmp_path / "blocked"
+    for package in ("tensorflow", "keras", "tf2onnx"):
+        (blocked / package).mkdir(parents=True)
+        (blocked / package / "__init__.py").write_text(f"raise ImportError('No module named {package!r}')\n")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.mark.parametrize("model", ["crnn", "ensemble"])
+def test_the_cli_predicts_without_tensorflow_importable(tiny_project, clip, tmp_path, model):
+    result = subprocess.run(
+        [sys.executable, "-m", "soundmind", "predict", str(clip), "--model", model, "--json"],
+        cwd=tiny_project, capture_output=True, text=True, timeout=300, env=without_tensorflow(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.splitlines()[0])
+    assert answer["model"] == model and answer["emotion"] in answer["probabilities"]
+    assert "warning" not in result.stderr
+
+
+def test_without_tensorflow_or_an_onnx_twin_the_cli_says_so_in_one_sentence(tiny_project, clip, tmp_path):
+    models = bundle_copy(tiny_project, "crnn", tmp_path / "models")
+    result = subprocess.run(
+        [sys.executable, "-m", "soundmind", "predict", str(clip), "--model", "crnn", "--models-dir", str(models)],
+        capture_output=True, text=True, timeout=300, env=without_tensorflow(tmp_path),
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "TensorFlow" in errors[0] and "model_seed42.onnx" in errors[0]
+    assert "Traceback" not in result.stderr
