@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -104,7 +105,10 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Path:
-    """The project copied, given a tiny corpus in data/external, and reproduced end to end."""
+    """The project copied, given a tiny corpus in data/external, and reproduced end to end. SOUNDMIND_TINY_PROJECT
+    names one already reproduced from the current code (a developer's shortcut; CI always builds its own)."""
+    if os.environ.get("SOUNDMIND_TINY_PROJECT"):
+        return Path(os.environ["SOUNDMIND_TINY_PROJECT"])
     project = copy_project(tmp_path_factory.mktemp("pipeline") / "project")
     make_tiny_corpus(project / "data" / "external" / "tiny", actors=TINY_ACTORS)
     run_dvc(project, "repro")

@@ -6,6 +6,7 @@ written with deterministic protobuf serialisation, so that the same archive alwa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import warnings
@@ -53,9 +54,162 @@ def export_network(keras_file: Path, onnx_file: Path) -> None:
         exported = Path(scratch) / f"model{ONNX_SUFFIX}"
         model.export(str(exported), format="onnx", verbose=False)
         proto = onnx.load(str(exported))
+    # The same archive must give the same bytes (dvc.lock must not churn): a canonical order, then canonical names.
+    canonical_order(proto.graph)
+    canonical_loop_outputs(proto.graph)
+    canonical_names(proto.graph)
     onnx.checker.check_model(proto)
     with replaced_on_success(onnx_file) as temporary:
         temporary.write_bytes(proto.SerializeToString(deterministic=True))
+
+
+def outer_names(node: Any) -> list[str]:
+    """The tensors of the enclosing graph that ``node``'s subgraphs (loop bodies) read, sorted."""
+    found: set[str] = set()
+    for attribute in node.attribute:
+        for body in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
+            local = {value.name for value in body.input} | {initializer.name for initializer in body.initializer}
+            local |= {name for inner in body.node for name in inner.output}
+            for inner in body.node:
+                found |= {name for name in [*inner.input, *outer_names(inner)] if name and name not in local}
+            found |= {value.name for value in body.output if value.name not in local}
+    return sorted(found)
+
+
+def canonical_order(graph: Any) -> None:
+    """Order the graph's nodes by what they compute, not by how the converter happened to emit them: a topological
+    order in which, among the nodes ready to run, the one whose signature (its operator, attributes and the
+    signatures of its inputs, down to the initialisers' values) sorts first comes first. tf2onnx emits independent
+    branches (the GRU's two directions) in an order that changes from run to run."""
+    constant = {}
+    for initializer in graph.initializer:
+        anonymous = type(initializer)()
+        anonymous.CopyFrom(initializer)
+        anonymous.name = ""
+        constant[initializer.name] = hashlib.sha256(anonymous.SerializeToString(deterministic=True)).hexdigest()
+    producer = {name: node for node in graph.node for name in node.output}
+    signatures: dict[int, str] = {}
+    # A loop body reads tensors of the graph around it by name: those are inputs of the loop node too.
+    inputs = {id(node): [*node.input, *outer_names(node)] for node in graph.node}
+
+    def tensor_signature(name: str) -> str:
+        if name in constant:
+            return constant[name]
+        if name in producer:
+            node = producer[name]
+            return f"{node_signature(node)}:{list(node.output).index(name)}"
+        return f"input:{name}"  # the graph's own inputs keep their names
+
+    def node_signature(node: Any) -> str:
+        if id(node) not in signatures:
+            attributes = []
+            for attribute in node.attribute:
+                bodies = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
+                attributes.append(f"{attribute.name}=" + ("|".join(",".join(inner.op_type for inner in body.node) for body in bodies)
+                                                        if bodies else hashlib.sha256(attribute.SerializeToString(deterministic=True)).hexdigest()))
+            text = ";".join([node.op_type, *attributes, *(tensor_signature(name) for name in inputs[id(node)])])
+            signatures[id(node)] = hashlib.sha256(text.encode()).hexdigest()
+        return signatures[id(node)]
+
+    waiting = {id(node): sum(name in producer for name in inputs[id(node)]) for node in graph.node}
+    consumers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in inputs[id(node)]:
+            consumers.setdefault(name, []).append(node)
+    ready = sorted((node for node in graph.node if waiting[id(node)] == 0), key=node_signature)
+    ordered = []
+    while ready:
+        node = ready.pop(0)
+        ordered.append(node)
+        for name in node.output:
+            for consumer in consumers.get(name, []):
+                waiting[id(consumer)] -= 1
+                if waiting[id(consumer)] == 0:
+                    ready.append(consumer)
+        ready.sort(key=node_signature)
+    if len(ordered) != len(graph.node):
+        raise ValueError("the exported ONNX graph has a cycle")
+    copies = [type(node)() for node in ordered]
+    for copy, node in zip(copies, ordered):
+        copy.CopyFrom(node)
+    del graph.node[:]
+    graph.node.extend(copies)
+
+
+def canonical_loop_outputs(graph: Any) -> None:
+    """In every loop body, where several outputs carry one value (a tensor and Identity copies of it), give the
+    earliest output the tensor itself and the later ones the copies: tf2onnx picks which at random."""
+    for node in graph.node:
+        for attribute in node.attribute:
+            for body in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
+                canonical_loop_outputs(body)
+                copied_from = {inner.output[0]: inner.input[0] for inner in body.node if inner.op_type == "Identity"}
+
+                def root_and_depth(name: str) -> tuple[str, int]:
+                    depth = 0
+                    while name in copied_from:
+                        name, depth = copied_from[name], depth + 1
+                    return name, depth
+
+                groups: dict[str, list[int]] = {}
+                for position, value in enumerate(body.output):
+                    groups.setdefault(root_and_depth(value.name)[0], []).append(position)
+                for positions in groups.values():
+                    names = sorted((body.output[position].name for position in positions),
+                                   key=lambda name: root_and_depth(name)[1])
+                    for position, name in zip(positions, names):
+                        body.output[position].name = name
+
+
+def canonical_names(graph: Any) -> None:
+    """Rename every tensor but the graph's own inputs and outputs t0, t1, ... and every node <op>_<index>, in the
+    order the nodes (and the bodies of loops, with one naming for all) use them, and sort the initialisers: tf2onnx
+    numbers the constants it folds in an order that changes from run to run."""
+    keep = {value.name for value in [*graph.input, *graph.output]}
+    names: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        return name if not name or name in keep else names.setdefault(name, f"t{len(names)}")
+
+    def visit(subgraph: Any, prefix: str) -> None:
+        for value in subgraph.input:
+            value.name = rename(value.name)
+        for index, node in enumerate(subgraph.node):
+            node.input[:] = [rename(name) for name in node.input]
+            for attribute in node.attribute:
+                for body in [attribute.g, *attribute.graphs] if attribute.HasField("g") else attribute.graphs:
+                    body.name = f"body_{prefix}{index}"  # tf2onnx's carry a process-wide counter
+                    visit(body, f"{prefix}{index}_")
+            node.output[:] = [rename(name) for name in node.output]
+            node.name = f"{node.op_type}_{prefix}{index}"
+            if not node.domain:
+                node.ClearField("domain")  # an empty domain, set or not, is the default one: written only when set
+        for value in [*subgraph.output, *subgraph.value_info]:
+            value.name = rename(value.name)
+        for initializer in subgraph.initializer:
+            initializer.name = rename(initializer.name)
+        ordered = sorted(subgraph.initializer, key=lambda initializer: int(initializer.name[1:]) if initializer.name[1:].isdigit() else -1)
+        del subgraph.initializer[:]
+        subgraph.initializer.extend(ordered)
+        ordered_info = sorted(subgraph.value_info, key=lambda value: value.name)
+        del subgraph.value_info[:]
+        subgraph.value_info.extend(ordered_info)
+
+    visit(graph, "")
+    dimensions: dict[str, str] = {}
+
+    def rename_dimensions(subgraph: Any) -> None:
+        # Symbolic sizes (unk__523: a converter-wide counter) renamed d0, d1, ... in order of appearance.
+        for value in [*subgraph.input, *subgraph.output, *subgraph.value_info]:
+            for dimension in value.type.tensor_type.shape.dim:
+                if dimension.HasField("dim_param"):
+                    dimension.dim_param = dimensions.setdefault(dimension.dim_param, f"d{len(dimensions)}")
+        for node in subgraph.node:
+            for attribute in node.attribute:
+                for body in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
+                    rename_dimensions(body)
+
+    rename_dimensions(graph)
 
 
 def export_bundle(bundle_dir: Path, onnx_dir: Path) -> list[Path]:
