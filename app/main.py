@@ -49,7 +49,7 @@ def models_dir() -> Path:
 def load_predictor(bundle_path: str, bundle_mtimes: tuple[float, ...]) -> EmotionPredictor:
     """One predictor per bundle; the mtimes in the key (the bundle's, the speaker prior's beside it) make a retrained
     bundle or a new prior load afresh."""
-    return EmotionPredictor(bundle_path)
+    return EmotionPredictor(bundle_path, models_dir())
 
 
 def modification_times(*paths: Path) -> tuple[float, ...]:

@@ -85,6 +85,8 @@ def test_the_sidebar_names_the_active_model_offers_the_trained_ones_and_shows_it
     }
     assert model_picker.value == "ensemble"
     assert "Active model: **ensemble**" in [item.value for item in tiny_app.sidebar.markdown]
+    # The export stage's networks, not Keras: the app never loads TensorFlow for an exported bundle.
+    assert "Scored with ONNX Runtime." in [item.value for item in tiny_app.sidebar.caption]
     assert [item.value for item in tiny_app.sidebar.metric] == [
         f"{metrics['accuracy']:.1%}",
         f"{metrics['macro_f1']:.3f}",
