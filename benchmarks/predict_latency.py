@@ -104,6 +104,30 @@ def cold_start(bundle: Path, clip: Path, runs: int, runtime: str, models_dir: Pa
     return statistics.median(timings)
 
 
+def functionals_latency(clip: Path, sample_rate: int, runs: int) -> dict[str, dict[str, float]]:
+    """Median ms of each openSMILE set on the clip: our kept engine against a new extractor per call (openSMILE's
+    own ``process_signal``, the path before), timed in turns."""
+    import opensmile
+    import numpy as np
+
+    from soundmind.audio import load_audio
+    from soundmind.features.functionals import FUNCTIONAL_SETS, functional_vector
+
+    waveform = load_audio(clip, sample_rate)
+    timings: dict[str, dict[str, list[float]]] = {}
+    for feature_set, name in FUNCTIONAL_SETS.items():
+        fresh = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, name),
+                                feature_level=opensmile.FeatureLevel.Functionals)
+        functional_vector(waveform, sample_rate, feature_set)  # the engine is built once, before timing
+        for _ in range(runs):
+            _, kept_s = timed(lambda: functional_vector(waveform, sample_rate, feature_set))
+            _, fresh_s = timed(lambda: fresh.process_signal(np.asarray(waveform, dtype=np.float32), sample_rate))
+            timings.setdefault(feature_set, {}).setdefault("kept_engine", []).append(kept_s)
+            timings[feature_set].setdefault("new_extractor_per_call", []).append(fresh_s)
+    return {feature_set: {kind: round(statistics.median(values) * 1000, 1) for kind, values in kinds.items()}
+            for feature_set, kinds in timings.items()}
+
+
 def write_synthetic_clip(folder: Path, sample_rate: int) -> Path:
     path = folder / "clip.wav"
     soundfile.write(str(path), synthetic_clip("happy", 1, 1, sample_rate, CLIP_SECONDS), sample_rate, subtype="PCM_16")
@@ -169,15 +193,15 @@ def main() -> None:
     arguments = parse_arguments()
     default = load_predictor(arguments.model, arguments.models_dir)
     names = [name for name in available_bundles(arguments.models_dir) if name != default.name] if arguments.all else []
+    if arguments.clip is None and TEST_ACTOR_CLIP.is_file():
+        arguments.clip = TEST_ACTOR_CLIP
     with tempfile.TemporaryDirectory() as folder:
-        clip = arguments.clip or (TEST_ACTOR_CLIP if TEST_ACTOR_CLIP.is_file()
-                                  else write_synthetic_clip(Path(folder), default.sample_rate))
-        if not arguments.clip:
-            arguments.clip = clip if clip == TEST_ACTOR_CLIP else None
+        clip = arguments.clip or write_synthetic_clip(Path(folder), default.sample_rate)
         # Keras first, then ONNX Runtime: each runtime timed in its own processes, side by side.
         reports = {runtime: time_model(load_predictor(arguments.model, arguments.models_dir, runtime), clip, arguments,
                                        cold=True, runtime=runtime) for runtime in reversed(RUNTIMES)}
         others = [time_model(load_predictor(name, arguments.models_dir), clip, arguments, cold=False) for name in names]
+        functionals = functionals_latency(clip, default.sample_rate, arguments.runs)
     ours, before = reports["onnx"], reports["keras"]
     comparison = {
         "cold_start_s": {runtime: round(report["cold_start_s"], 3) for runtime, report in reports.items()},
@@ -188,6 +212,7 @@ def main() -> None:
         "meets_cold_target": ours["cold_start_s"] < COLD_TARGET_S,
         "warm_target_ms": WARM_TARGET_MS,
         "meets_warm_target": ours["meets_warm_target"],
+        "functionals_ms": functionals,
     }
     if arguments.write:
         record("inference", {
@@ -205,6 +230,9 @@ def main() -> None:
     print(f"cold start: {ours['cold_start_s']:.2f} s with ONNX Runtime against {before['cold_start_s']:.2f} s with Keras "
           f"(x{comparison['cold_start_speedup']:.1f}; target < {COLD_TARGET_S:g} s: "
           f"{'met' if comparison['meets_cold_target'] else 'missed'})")
+    for feature_set, kinds in functionals.items():
+        print(f"openSMILE {feature_set}: {kinds['kept_engine']:.1f} ms with the kept engine against "
+              f"{kinds['new_extractor_per_call']:.1f} ms with a new extractor per call")
     for item in [before, ours, *others]:
         print(summary_row(item))
 

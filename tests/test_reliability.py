@@ -63,7 +63,7 @@ def test_two_forced_runs_give_identical_hashes_and_metrics(tiny_project, tmp_pat
     project = copy_built_project(tiny_project, tmp_path / "project")
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts/reproducibility.py"), "--project", str(project), "--write"],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=2400,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((project / "reports/reproducibility.json").read_text())

@@ -38,8 +38,11 @@ class OnnxNetwork:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        # One clip at a time: more threads than cores only contend; the environment may cap them (tests, CI).
+        # ONNX Runtime's threads (one per core unless SOUNDMIND_ONNX_THREADS says otherwise) must not spin between
+        # runs: spinning takes the cores from the feature extraction and from the other sessions of an ensemble.
         options.intra_op_num_threads = int(os.environ.get("SOUNDMIND_ONNX_THREADS", "0"))
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only: its optimiser notices are not the user's business
         self.path = Path(path)
         self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
