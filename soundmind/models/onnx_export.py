@@ -172,6 +172,7 @@ def canonical_names(graph: Any) -> None:
         return name if not name or name in keep else names.setdefault(name, f"t{len(names)}")
 
     def visit(subgraph: Any, prefix: str) -> None:
+        subgraph.ClearField("doc_string")  # "converted from __inference___call___1542": a TensorFlow-wide counter
         for value in subgraph.input:
             value.name = rename(value.name)
         for index, node in enumerate(subgraph.node):
@@ -182,6 +183,7 @@ def canonical_names(graph: Any) -> None:
                     visit(body, f"{prefix}{index}_")
             node.output[:] = [rename(name) for name in node.output]
             node.name = f"{node.op_type}_{prefix}{index}"
+            node.ClearField("doc_string")
             if not node.domain:
                 node.ClearField("domain")  # an empty domain, set or not, is the default one: written only when set
         for value in [*subgraph.output, *subgraph.value_info]:
