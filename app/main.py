@@ -22,10 +22,10 @@ import streamlit as st
 
 from soundmind.audio import AUDIO_SUFFIXES
 from soundmind.models.bundle import METADATA_FILE
-from soundmind.models.onnx_networks import ONNX_FOLDER
 from soundmind.serving.adapt import plain_and_adapted
 from soundmind.serving.predict import EmotionPredictor, PredictionError, available_bundles
-from soundmind.serving.speaker import MIN_PROFILE_CLIPS, PRIOR_FILE, SpeakerProfile
+from soundmind.paths import MANIFEST_NAME, METRICS, MODELS, ONNX_FOLDER, PRIOR_FILE, RAW, SPLITS_CSV
+from soundmind.serving.speaker import MIN_PROFILE_CLIPS, SpeakerProfile
 
 UPLOAD_CHOICE = "Upload a clip"
 RECORD_CHOICE = "Record"
@@ -42,7 +42,7 @@ def project_root() -> Path:
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("SOUNDMIND_MODELS_DIR") or project_root() / "models")
+    return Path(os.environ.get("SOUNDMIND_MODELS_DIR") or project_root() / MODELS)
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -59,7 +59,7 @@ def modification_times(*paths: Path) -> tuple[float, ...]:
 
 def test_metrics(model_name: str) -> dict | None:
     """The evaluate stage's test-actor metrics for ``model_name``, if it wrote any."""
-    metrics_path = project_root() / "reports" / "metrics.json"
+    metrics_path = project_root() / METRICS
     try:
         return json.loads(metrics_path.read_text()).get(model_name)
     except (OSError, ValueError):
@@ -68,8 +68,8 @@ def test_metrics(model_name: str) -> dict | None:
 
 def test_clips() -> pd.DataFrame | None:
     """Clips of the held-out test actors (clip_id, emotion, actor, file), or None without the pipeline's data."""
-    raw_dir = project_root() / "data" / "raw"
-    manifest_path, splits_path = raw_dir / "manifest.parquet", project_root() / "data" / "splits.csv"
+    raw_dir = project_root() / RAW
+    manifest_path, splits_path = raw_dir / MANIFEST_NAME, project_root() / SPLITS_CSV
     if not (manifest_path.is_file() and splits_path.is_file()):
         return None
     manifest = pd.read_parquet(manifest_path, columns=["clip_id", "path", "actor", "emotion"])

@@ -33,7 +33,7 @@ def main() -> None:
 
     import numpy as np
 
-    from soundmind.evaluation.adaptation import enrollment_curve, enrollment_sizes, test_actor_features
+    from soundmind.serving.adaptation_report import enrollment_curve, enrollment_sizes, test_actor_features
     from soundmind.files import write_json
     from soundmind.params import load_params, require
     from soundmind.paths import MODELS

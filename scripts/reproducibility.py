@@ -47,6 +47,7 @@ def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--project", type=Path, default=REPO_ROOT, help="the DVC project to rebuild")
     parser.add_argument("--write", action="store_true", help="write the report into the project's reports/")
+    parser.add_argument("stages", nargs="*", help="force only these stages and the stages they depend on (default: all)")
     parser.add_argument("--against-commit", nargs="?", const="HEAD", metavar="REV",
                         help="rebuild nothing; compare the workspace's outputs and metrics with those committed at REV")
     return parser.parse_args()
@@ -97,19 +98,20 @@ def metric_files(project: Path) -> list[str]:
     return list(yaml.safe_load((project / "dvc.yaml").read_text()).get("metrics", []))
 
 
-def forced_rerun_report(project: Path) -> dict:
-    """Rebuild everything with `dvc repro --force` and say what changed."""
+def forced_rerun_report(project: Path, stages: list[str] | None = None) -> dict:
+    """Rebuild ``stages`` and everything they depend on (all by default) with `dvc repro --force`; say what changed."""
     files = metric_files(project)
     lock_before, metrics_before = read_lock(project / "dvc.lock"), read_metrics(project, files)
     if not lock_before:
         raise SystemExit(f"{project / 'dvc.lock'}: no earlier run to compare with; run `dvc repro` first.")
-    result = subprocess.run([sys.executable, "-m", "dvc", "repro", "--force"], cwd=project, text=True)
+    command = ["dvc", "repro", "--force", *(stages or [])]
+    result = subprocess.run([sys.executable, "-m", *command], cwd=project, text=True)
     if result.returncode != 0:
-        raise SystemExit(f"`dvc repro --force` failed in {project} (exit {result.returncode}).")
+        raise SystemExit(f"`{' '.join(command)}` failed in {project} (exit {result.returncode}).")
     outputs = compare_outputs(lock_before, read_lock(project / "dvc.lock"))
     metrics = metric_differences(metrics_before, read_metrics(project, files))
     return {
-        "command": "dvc repro --force",
+        "command": " ".join(command),
         "outputs_identical": outputs["identical"],
         "outputs_different": outputs["different"],
         "outputs_missing": outputs["missing"],
@@ -129,7 +131,7 @@ def main() -> None:
         if arguments.write:
             write_json(project / "reports" / "reproducibility_across_machines.json", report)
         sys.exit(0 if not report["headline_outside_tolerance"] and not report["outputs_missing"] else 1)
-    report = forced_rerun_report(project)
+    report = forced_rerun_report(project, arguments.stages)
     print(f"{len(report['outputs_identical'])} outputs identical, {len(report['outputs_different'])} different: "
           f"{', '.join(report['outputs_different']) or 'none'}")
     print(f"{report['metrics_compared']} metric values compared, {len(report['metrics_different'])} different")

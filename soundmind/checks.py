@@ -13,17 +13,17 @@ from soundmind.data.ravdess import ACTORS
 from soundmind.errors import ParamsError
 from soundmind.frame_checks import check_frames, validate_crnn_params
 from soundmind.models.architectures import FRAME_ARCHITECTURES, KERAS_ARCHITECTURES, SKLEARN_ARCHITECTURES
-from soundmind.params import require, require_choice, require_positive_int
+from soundmind.data.ingest import ON_BAD_FILE
+from soundmind.data.split import check_disjoint_splits
+from soundmind.evaluation.cv import CV_PROTOCOLS, check_cv_models, check_fold_count
+from soundmind.params import (
+    ALL_MODELS, calibrated_models, ensemble_members, require, require_choice, require_positive_int,
+)
 
 TRAINING_KEYS = (
     "seeds", "learning_rate", "batch_size", "epochs", "early_stopping_patience", "min_epochs",
     "reduce_lr_factor", "reduce_lr_patience", "min_learning_rate",
 )
-CV_PROTOCOLS = ("plain", "speaker_normalised")
-# Each fold needs its own test actors and the next fold's as val actors, with some left to train on.
-MIN_FOLDS = 3
-ON_BAD_FILE = ("error", "skip")
-SPEAKER_FREE_FEATURE_SETS = ("rich", "compare", "egemaps")  # whole tables: what cross-validation takes
 
 
 def _is_int(value: Any) -> bool:
@@ -112,7 +112,9 @@ def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: 
     for key in ("members", "sklearn_members", "selection_rounds", "feature_set"):
         if key not in params:
             raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
-    members = _list(params["members"], f"{prefix}.members")
+    if params["members"] != ALL_MODELS:
+        _list(params["members"], f"{prefix}.members")
+    members = ensemble_members({"train": trained_models}, name)
     for member in members:
         if member not in trained_models or member == name:
             raise ParamsError(f"params.yaml: '{prefix}.members' names {member!r}, which is not another train.* model.")
@@ -164,35 +166,6 @@ def check_split(params: dict[str, Any]) -> None:
         raise ParamsError("params.yaml: 'split.n_test_actors' and 'split.n_val_actors' leave no RAVDESS actor to train on.")
 
 
-def check_disjoint_splits(test_actors: set[int] | list[int], val_actors: set[int] | list[int]) -> None:
-    """No actor may be both a test and a val actor."""
-    overlap = sorted(set(test_actors) & set(val_actors))
-    if overlap:
-        raise ParamsError(f"params.yaml: 'split.test_actors' and 'split.val_actors' share actors {overlap}.")
-
-
-def check_fold_count(folds: Any, n_actors: int = len(ACTORS)) -> None:
-    """``cv.folds``: an integer from MIN_FOLDS to the number of actors."""
-    if not _is_int(folds) or not MIN_FOLDS <= folds <= n_actors:
-        raise ParamsError(f"params.yaml: 'cv.folds' must be an integer from {MIN_FOLDS} to the {n_actors} actors, got {folds!r}.")
-
-
-def check_cv_models(names: Any, models: dict[str, Any]) -> None:
-    """``cv.models``: scikit-learn ``train.*`` entries on a whole feature table, or CRNNs."""
-    for name in _list(names, "cv.models"):
-        block = models.get(name) if isinstance(name, str) else None
-        if not isinstance(block, dict):
-            raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a train.* model.")
-        if block.get("architecture") in FRAME_ARCHITECTURES:
-            continue
-        if block.get("architecture") not in SKLEARN_ARCHITECTURES or block.get("feature_set") not in SPEAKER_FREE_FEATURE_SETS:
-            raise ParamsError(
-                f"params.yaml: 'cv.models' names {name!r}; cross-validation takes scikit-learn models "
-                f"({', '.join(SKLEARN_ARCHITECTURES)}) on a whole feature table ({', '.join(SPEAKER_FREE_FEATURE_SETS)}) "
-                f"and {', '.join(FRAME_ARCHITECTURES)}."
-            )
-
-
 def check_cv(params: dict[str, Any]) -> None:
     """``cv``: the fold count, protocols, ensemble rounds and models."""
     check_fold_count(require(params, "cv.folds"))
@@ -225,7 +198,9 @@ def check_audit(params: dict[str, Any]) -> None:
 def check_calibration(params: dict[str, Any]) -> None:
     """``calibration``: a non-empty list of distinct plain ``train.*`` models, a positive bin count and an accuracy
     in (0, 1) for the uncertain threshold."""
-    names = _list(require(params, "calibration.models"), "calibration.models")
+    if require(params, "calibration.models") != ALL_MODELS:
+        _list(require(params, "calibration.models"), "calibration.models")
+    names = calibrated_models(params)
     if not names or len(set(map(str, names))) != len(names):
         raise ParamsError(f"params.yaml: 'calibration.models' must be a non-empty list of distinct models, got {names!r}.")
     for name in names:

@@ -55,3 +55,31 @@ def require_range(params: dict[str, Any], dotted_key: str) -> tuple[float, float
     if not (isinstance(value, (list, tuple)) and len(value) == 2 and value[0] <= value[1]):
         raise ParamsError(f"params.yaml: '{dotted_key}' must be a pair [low, high] with low <= high, got {value!r}.")
     return float(value[0]), float(value[1])
+
+
+# The one list of models is the keys of params.yaml's ``train`` block. A params list that names models is a choice
+# among them; ALL_MODELS there means every entry that fits, in the train block's order.
+ALL_MODELS = "all"
+
+
+def model_names(params: dict[str, Any]) -> list[str]:
+    """Every trained model: the keys of params.yaml's ``train`` block, in order."""
+    return list(require(params, "train"))
+
+
+def chosen_models(params: dict[str, Any], dotted_key: str, candidates: list[str]) -> list[str]:
+    """The models a list param names, or every one of ``candidates`` for ``all``."""
+    value = require(params, dotted_key)
+    return list(candidates) if value == ALL_MODELS else list(value)
+
+
+def ensemble_members(params: dict[str, Any], name: str) -> list[str]:
+    """``train.<name>.members``: the train entries an ensemble votes over (``all``: every one but the ensembles)."""
+    others = [other for other, spec in require(params, "train").items()
+              if other != name and isinstance(spec, dict) and spec.get("architecture") != "ensemble"]
+    return chosen_models(params, f"train.{name}.members", others)
+
+
+def calibrated_models(params: dict[str, Any]) -> list[str]:
+    """``calibration.models``: the bundles calibrate fits a temperature for (``all``: every train entry)."""
+    return chosen_models(params, "calibration.models", model_names(params))

@@ -14,6 +14,8 @@ REPORTS = Path("reports")
 INGEST_REPORT = REPORTS / "ingest.json"
 TRAINING_REPORTS = REPORTS / "training"
 TRAINING_PLOTS = REPORTS / "plots" / "training"
+# dvclive's per-epoch curves, one folder per model and seed: plot data only, for dvc.yaml's directory plot
+TRAINING_CURVES = REPORTS / "curves"
 METRICS = REPORTS / "metrics.json"
 PREDICTIONS = REPORTS / "predictions"
 EVALUATION_PLOTS = REPORTS / "plots" / "evaluation"
@@ -24,6 +26,14 @@ ADAPTED_TRAINING_REPORT = TRAINING_REPORTS / "adapted.json"
 ADAPTATION_REPORT = REPORTS / "adaptation.json"
 ADAPTATION_CURVE = REPORTS / "adaptation_curve.csv"
 EXPORT_REPORT = REPORTS / "export.json"
+CALIBRATION_REPORT = REPORTS / "calibration.json"
+RELIABILITY_TABLE = REPORTS / "calibration_reliability.csv"
+CALIBRATION_PLOTS = REPORTS / "plots" / "calibration"
+MANIFEST_NAME = "manifest.parquet"  # in data/raw/ and data/augmented/
+# Files the predictor reads beside the bundles, in whichever models folder it is given (models/ by default).
+SERVING_FILE = "serving.json"
+PRIOR_FILE = "speaker_prior.json"
+ONNX_FOLDER = "onnx"
 
 
 def cv_folds_table(protocol: str) -> Path:

@@ -5,19 +5,15 @@ from soundmind.evaluation.calibration import calibrate_models, describe_calibrat
 from soundmind.features.frame_store import load_family_inputs
 from soundmind.files import write_json, write_table
 from soundmind.models.bundle import load_bundle
-from soundmind.params import load_params, require, require_positive_int
-from soundmind.paths import MODELS, REPORTS
-from soundmind.serving.settings import SERVING_FILE, ModelCalibration, ServingSettings, SpeechSettings
+from soundmind.params import calibrated_models, load_params, require, require_positive_int
+from soundmind.paths import CALIBRATION_PLOTS, CALIBRATION_REPORT, MODELS, RELIABILITY_TABLE, SERVING_FILE
+from soundmind.serving.settings import ModelCalibration, ServingSettings, SpeechSettings
 from soundmind.stage import run_stage
-
-CALIBRATION_REPORT = REPORTS / "calibration.json"
-RELIABILITY_TABLE = REPORTS / "calibration_reliability.csv"
-CALIBRATION_PLOTS = REPORTS / "plots" / "calibration"
 
 
 def main() -> None:
     params = load_params()
-    bundles = {name: load_bundle(MODELS / name) for name in require(params, "calibration.models")}
+    bundles = {name: load_bundle(MODELS / name) for name in calibrated_models(params)}
     tables = load_family_inputs({"rich"}.union(*(bundle.required_families() for bundle in bundles.values())))
     calibration = calibrate_models(bundles, tables, require_positive_int(params, "calibration.bins"),
                                    require(params, "calibration.uncertain_accuracy"))

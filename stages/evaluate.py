@@ -1,22 +1,17 @@
 """evaluate: every trained model on the held-out test actors, into reports/."""
 
-import sys
-
-from soundmind.errors import ParamsError
 from soundmind.evaluation.metrics import describe, evaluate_models
 from soundmind.evaluation.plots import save_confusion_png, save_per_class_png
 from soundmind.features.frame_store import load_family_inputs
 from soundmind.files import write_json, write_table
 from soundmind.models.bundle import load_bundle
+from soundmind.params import load_params, model_names
 from soundmind.paths import EVALUATION_PLOTS, METRICS, MODELS, PREDICTIONS
 from soundmind.stage import run_stage
 
 
 def main() -> None:
-    model_names = sys.argv[1:]
-    if not model_names:
-        raise ParamsError("usage: python -m stages.evaluate MODEL_NAME [MODEL_NAME ...]")
-    bundles = {name: load_bundle(MODELS / name) for name in model_names}
+    bundles = {name: load_bundle(MODELS / name) for name in model_names(load_params())}
     tables = load_family_inputs({"rich"}.union(*(bundle.required_families() for bundle in bundles.values())))
     evaluation = evaluate_models(bundles, tables)
     for name, metrics in evaluation.metrics.items():

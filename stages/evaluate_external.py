@@ -1,7 +1,7 @@
 """evaluate-external: a plain bundle and its adapted twin on EmoDB (external.emodb; skipped when empty) and the
 enrollment curve on the test actors, into reports/adaptation.json and reports/adaptation_curve.csv."""
 
-from soundmind.evaluation.adaptation import adaptation_report
+from soundmind.serving.adaptation_report import adaptation_report
 from soundmind.files import write_json, write_table
 from soundmind.params import load_params
 from soundmind.paths import ADAPTATION_CURVE, ADAPTATION_REPORT, MODELS

@@ -1,22 +1,19 @@
-"""export: every named bundle's Keras networks as ONNX under models/onnx/, checked against Keras on the test actors."""
+"""export: every bundle's Keras networks as ONNX under models/onnx/, checked against Keras on the test actors."""
 
-import sys
-
-from soundmind.errors import ParamsError
 from soundmind.features.frame_store import load_family_inputs
 from soundmind.features.tables import family_matrices, held_out_rows
 from soundmind.files import write_json
 from soundmind.models.bundle import load_bundle
-from soundmind.models.onnx_export import check_agreement, compare_runtimes, export_bundle, strict_onnx_loader
-from soundmind.models.onnx_networks import ONNX_FOLDER
-from soundmind.paths import EXPORT_REPORT, MODELS
+from soundmind.models.onnx_export import (
+    check_agreement, compare_runtimes, export_bundle, models_with_networks, strict_onnx_loader,
+)
+from soundmind.params import load_params
+from soundmind.paths import EXPORT_REPORT, MODELS, ONNX_FOLDER
 from soundmind.stage import run_stage
 
 
 def main() -> None:
-    model_names = sys.argv[1:]
-    if not model_names:
-        raise ParamsError("usage: python -m stages.export MODEL_NAME [MODEL_NAME ...]")
+    model_names = models_with_networks(load_params())
     bundles = {name: load_bundle(MODELS / name) for name in model_names}
     tables = load_family_inputs({"rich"}.union(*(bundle.required_families() for bundle in bundles.values())))
     features = family_matrices(tables, held_out_rows(tables["rich"])["clip_id"].tolist())

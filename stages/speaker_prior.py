@@ -6,8 +6,8 @@ from soundmind.features.frame_store import load_family_inputs
 from soundmind.features.speaker_prior import clip_count_of, family_settings, training_voice_deviations
 from soundmind.files import write_json
 from soundmind.params import load_params
-from soundmind.paths import MODELS
-from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior
+from soundmind.paths import MODELS, PRIOR_FILE
+from soundmind.serving.speaker import SpeakerPrior
 from soundmind.stage import run_stage
 
 # Every family an adapted recipe can read (the scikit-learn ones on the rich vector, ComParE or eGeMAPS, the CRNN on

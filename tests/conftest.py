@@ -36,15 +36,15 @@ def tiny_params(params: dict) -> dict:
     for model in params["train"].values():
         if model["architecture"] == "baseline":
             # Two seeds: the bundle averages them and evaluate reports both.
-            model.update(seeds=2, epochs=40, early_stopping_patience=15, min_epochs=5, batch_size=16)
+            model.update(seeds=2, epochs=25, early_stopping_patience=10, min_epochs=5, batch_size=16)
         elif model["architecture"] in ("enhanced", "optimized"):
             # The deep models only have to run end to end here; their structure is tested in test_models.
-            model.update(seeds=1, epochs=6, early_stopping_patience=3, min_epochs=2, batch_size=16)
+            model.update(seeds=1, epochs=3, early_stopping_patience=2, min_epochs=1, batch_size=16)
         elif model["architecture"] == "crnn":
             model.update(TINY_CRNN)
-    params["train"]["ensemble"]["sklearn_members"]["extra_trees"]["n_estimators"] = 50
-    params["cv"].update(folds=3, crnn_epochs=4, crnn_min_epochs=2)  # two actors per fold; a short CRNN schedule
-    params["train_adapted"].update(crnn_epochs=10, crnn_min_epochs=3)
+    params["train"]["ensemble"]["sklearn_members"]["extra_trees"]["n_estimators"] = 20
+    params["cv"].update(folds=3, crnn_epochs=3, crnn_min_epochs=1)  # two actors per fold; a short CRNN schedule
+    params["train_adapted"].update(crnn_epochs=6, crnn_min_epochs=2)
     # 16 is more than a tiny actor's 15 other clips: the curve caps it (and says so by its "clips" column).
     params["adaptation"].update(draws=2)
     # The tiny corpus's synthetic tones are not speech to a speech detector: the predictor takes whole clips.

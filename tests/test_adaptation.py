@@ -12,7 +12,7 @@ import pytest
 
 from soundmind.data.ravdess import EMOTIONS, parse_clip_id
 from soundmind.errors import CorpusError, ParamsError
-from soundmind.evaluation.adaptation import (
+from soundmind.serving.adaptation_report import (
     SKIPPED_EXTERNAL, enrollment_curve, enrollment_sizes, external_folder, other_external_models, score_external,
 )
 from soundmind.features.normalise import speaker_normalise

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -377,6 +378,11 @@ def test_a_browser_upload_shows_a_prediction(app_server, browser, tmp_path):
         )
     )
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException], [data-testid=stAlertContentError]")
+
+    # The terminal that runs the app shows Streamlit's banner, not other libraries' warnings.
+    noise = [line for line in (tmp_path / "streamlit.log").read_text().splitlines()
+             if re.search(r"warn|deprecat|traceback|retracing", line, re.IGNORECASE)]
+    assert noise == []
 
     screenshot = tmp_path / "app_prediction.png"
     assert browser.save_screenshot(str(screenshot))

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from soundmind.evaluation.audit import audit_seed_protocol, random_clip_split
-from soundmind.evaluation.cv import cross_validate, make_folds, speaker_normalise, with_cv_training_length
+from soundmind.evaluation.cv import cross_validate, make_folds, speaker_normalise
+from soundmind.models.architectures import with_cv_training_length
 from soundmind.errors import ParamsError
 from soundmind.features.spectral import RICH_FEATURE_NAMES
 from soundmind.data.ravdess import EMOTIONS

@@ -105,3 +105,20 @@ def test_stages_init_imports_nothing_of_soundmind():
     tree = ast.parse((REPO_ROOT / "stages" / "__init__.py").read_text())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert imported <= {"os", "platform"}
+
+
+def declared_models(stage: dict) -> list[str]:
+    return [dep.removeprefix("models/") for dep in stage["deps"] if dep.startswith("models/") and "." not in dep]
+
+
+def test_stages_that_read_every_model_declare_exactly_the_bundles_params_yaml_names():
+    from soundmind.models.onnx_export import models_with_networks
+    from soundmind.params import calibrated_models, ensemble_members, load_params, model_names
+
+    params, declared = load_params(REPO_ROOT / "params.yaml"), stages()
+    # The one list of models is params.yaml's train block: adding a model there without its deps here fails.
+    assert sorted(declared_models(declared["evaluate"])) == sorted(model_names(params))
+    assert sorted(declared_models(declared["calibrate"])) == sorted(calibrated_models(params))
+    assert sorted(declared_models(declared["train-ensemble"])) == sorted(ensemble_members(params, "ensemble"))
+    assert sorted(declared_models(declared["export"])) == sorted(models_with_networks(params))
+    assert {f"train-{name}" for name in model_names(params)} <= set(declared)

@@ -45,3 +45,43 @@ def test_only_keras_backend_imports_keras_or_tensorflow_at_module_level():
                 [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
             offenders += [f"{path.relative_to(REPO_ROOT)}: {name}" for name in names if name.startswith(HEAVY)]
     assert offenders == []
+
+
+# The package's layers, lowest first (ARCHITECTURE.md): a module imports only from its own layer or lower ones.
+# The top layer reads every other: the params check (it names each layer's choices), the stage runner and the entry
+# point of `python -m soundmind`.
+LAYERS = (
+    ("soundmind.audio", "soundmind.errors", "soundmind.files", "soundmind.machine", "soundmind.params",
+     "soundmind.paths"),
+    ("soundmind.data",),
+    ("soundmind.features",),
+    ("soundmind.models",),
+    ("soundmind.evaluation",),
+    ("soundmind.serving",),
+    ("soundmind.checks", "soundmind.frame_checks", "soundmind.stage", "soundmind.__main__"),
+)
+
+
+def layer_of(module: str) -> int:
+    for index, prefixes in enumerate(LAYERS):
+        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
+            return index
+    raise AssertionError(f"{module} belongs to no layer: add it to LAYERS")
+
+
+def test_imports_only_go_down_the_layers():
+    upward = []
+    for path in sorted((REPO_ROOT / "soundmind").rglob("*.py")):
+        module = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__init__")
+        if module == "soundmind":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):  # function-level imports too
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+            upward += [f"{module} imports {name}" for name in names
+                       if name.startswith("soundmind.") and layer_of(name) > layer_of(module)]
+    assert upward == []
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert layer_of("soundmind.data.split") < layer_of("soundmind.serving.predict") < layer_of("soundmind.checks")

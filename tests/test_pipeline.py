@@ -12,7 +12,7 @@ import yaml
 
 from soundmind.features.spectral import RICH_FEATURE_NAMES
 from soundmind.data.ravdess import EMOTIONS
-from tests.conftest import TINY_ACTORS, TINY_TEST_ACTORS, TINY_VAL_ACTORS, run_dvc
+from tests.conftest import TINY_ACTORS, TINY_CRNN, TINY_TEST_ACTORS, TINY_VAL_ACTORS, run_dvc
 
 
 def test_ingest_writes_mono_flac_at_the_configured_rate(tiny_project):
@@ -98,7 +98,7 @@ def test_baseline_bundle_and_metrics(tiny_project):
     assert seeds["accuracy"]["std"] == pytest.approx(np.std(alone, ddof=1), abs=1e-4)
     summary = json.loads((tiny_project / "reports/training/baseline.json").read_text())
     for seed in ("42", "43"):
-        curve = pd.read_csv(tiny_project / f"reports/training/baseline/seed{seed}/plots/metrics/eval/accuracy.tsv", sep="\t")
+        curve = pd.read_csv(tiny_project / f"reports/curves/baseline/seed{seed}/plots/metrics/eval/accuracy.tsv", sep="\t")
         assert len(curve) == summary["per_seed"][seed]["epochs_run"]
 
 
@@ -126,10 +126,14 @@ def test_dvc_sees_metrics_and_plots(tiny_project):
     shown = run_dvc(tiny_project, "metrics", "show", "--json")
     assert "baseline" in shown.stdout and "accuracy" in shown.stdout
     plots = json.loads(run_dvc(tiny_project, "plots", "show", "--json").stdout)["data"]
-    confusion_rows = plots["Confusion on test actors (baseline)"][0]["content"]["data"]["values"]
+    # The directory plots: one confusion per evaluated model, one curve per model, seed, side and figure.
+    confusion_rows = plots["reports/predictions/baseline.csv"][0]["content"]["data"]["values"]
     assert len(confusion_rows) == 32 and {"actual", "predicted"} <= set(confusion_rows[0])
-    curve_rows = plots["Accuracy per epoch, every seed (train/ and eval/ = val actors)"][0]["content"]["data"]["values"]
-    assert len(curve_rows) > 0
+    models = yaml.safe_load((tiny_project / "params.yaml").read_text())["train"]
+    assert {f"reports/predictions/{name}.csv" for name in models} <= set(plots)
+    curve_rows = plots["reports/curves/baseline/seed43/plots/metrics/eval/accuracy.tsv"][0]["content"]["data"]["values"]
+    assert len(curve_rows) > 0 and {"step", "accuracy"} <= set(curve_rows[0])
+    assert not any(name.endswith(".json") for name in plots), "a summary among the curves"
     assert "reports/plots/evaluation/confusion_baseline.png" in plots
 
 
@@ -180,8 +184,8 @@ def test_a_tiny_crnn_learns_the_tiny_corpus_and_reports_its_seeds(tiny_project):
     assert (bundle["framework"], bundle["feature_set"], bundle["crop_frames"]) == ("crnn", "frames", 100)
     assert bundle["feature_settings"]["frames"]["n_mels"] == yaml.safe_load((tiny_project / "params.yaml").read_text())["frames"]["n_mels"]
     for seed in ("42", "43"):
-        curve = pd.read_csv(tiny_project / f"reports/training/crnn/seed{seed}/plots/metrics/eval/accuracy.tsv", sep="\t")
-        assert len(curve) == 15
+        curve = pd.read_csv(tiny_project / f"reports/curves/crnn/seed{seed}/plots/metrics/eval/accuracy.tsv", sep="\t")
+        assert len(curve) == TINY_CRNN["epochs"]
     report = json.loads((tiny_project / "reports/cv.json").read_text())
     for protocol in ("plain", "speaker_normalised"):
         assert all(fold["crnn"]["seeds"] == [42] for fold in report[protocol]["per_fold"])
@@ -190,7 +194,9 @@ def test_a_tiny_crnn_learns_the_tiny_corpus_and_reports_its_seeds(tiny_project):
 
 def test_calibrate_writes_serving_settings_and_reliability_for_every_calibrated_model(tiny_project):
     params = yaml.safe_load((tiny_project / "params.yaml").read_text())
-    names = params["calibration"]["models"]
+    # calibration.models: all, every train entry
+    assert params["calibration"]["models"] == "all"
+    names = list(params["train"])
     serving = json.loads((tiny_project / "models/serving.json").read_text())
     assert serving["speech"]["detect"] is False and set(serving["models"]) == set(names)
     for calibration in serving["models"].values():
@@ -241,7 +247,7 @@ def test_adapted_bundles_twin_the_plain_ones_and_predict_with_a_speaker_uses_the
 
 
 def test_the_enrollment_curve_is_reported_and_plotted_and_external_scoring_is_skipped_by_default(tiny_project):
-    from soundmind.evaluation.adaptation import SKIPPED_EXTERNAL
+    from soundmind.serving.adaptation_report import SKIPPED_EXTERNAL
 
     report = json.loads((tiny_project / "reports/adaptation.json").read_text())
     assert report["external_emodb"] == {"skipped": SKIPPED_EXTERNAL} and report["adapted_model"] == "ensemble_adapted"

@@ -27,7 +27,7 @@ def edit_params(project, change):
 def test_offline_without_a_local_copy_says_where_to_put_the_zip(tmp_path):
     project = copy_project(tmp_path / "project")
     edit_params(project, lambda params: params["data"].update(url="http://127.0.0.1:9/Audio_Speech_Actors_01-24.zip"))
-    result = run_stage(project, "stages.download")
+    result = run_stage(project, "stages.download_ravdess")
     assert result.returncode == 1
     assert "data/external/Audio_Speech_Actors_01-24.zip" in result.stderr
     assert "Traceback" not in result.stderr
@@ -37,7 +37,7 @@ def test_offline_without_a_local_copy_says_where_to_put_the_zip(tmp_path):
 def test_a_missing_configured_source_is_named(tmp_path):
     project = copy_project(tmp_path / "project")
     edit_params(project, lambda params: params["data"].update(source="/nowhere/ravdess.zip"))
-    result = run_stage(project, "stages.download")
+    result = run_stage(project, "stages.download_ravdess")
     assert result.returncode == 1
     assert "/nowhere/ravdess.zip" in result.stderr and "Traceback" not in result.stderr
 
@@ -57,13 +57,13 @@ def test_the_download_stage_names_every_bad_file_or_skips_them_into_the_report(t
     source = project / "data/external/tiny"
     make_tiny_corpus(source, actors=TINY_ACTORS)
     expected = break_corpus(source)
-    result = run_stage(project, "stages.download")
+    result = run_stage(project, "stages.download_ravdess")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "file(s) cannot be used" in result.stderr and all(name in result.stderr for name in expected)
     assert not (project / "data/raw").exists()
 
     edit_params(project, lambda params: params["data"].update(on_bad_file="skip"))
-    result = run_stage(project, "stages.download")
+    result = run_stage(project, "stages.download_ravdess")
     assert result.returncode == 0, result.stderr
     report = json.loads((project / "reports/ingest.json").read_text())
     assert {Path(path).name for path in report["skipped"]} == set(expected)

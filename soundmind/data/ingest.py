@@ -12,14 +12,15 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from soundmind.audio import load_audio, write_flac
-from soundmind.checks import ON_BAD_FILE
 from soundmind.errors import CorpusError
 from soundmind.files import built_in_staging, walk_paths
 from soundmind.data.ravdess import parse_clip_id
+from soundmind.paths import MANIFEST_NAME
+
+ON_BAD_FILE = ("error", "skip")  # data.on_bad_file: stop on a bad file, or go on without it
 
 CORPUS_SUFFIXES = (".wav", ".flac")  # the upstream layout, or a converted copy
 UPSTREAM_ZIP_NAME = "Audio_Speech_Actors_01-24.zip"
-MANIFEST_NAME = "manifest.parquet"
 
 
 @dataclass

@@ -6,10 +6,16 @@ import numpy as np
 import pandas as pd
 
 from soundmind.errors import ParamsError
-from soundmind.checks import check_disjoint_splits
 from soundmind.data.ravdess import actor_gender
 
 SPLITS = ("train", "val", "test")
+
+
+def check_disjoint_splits(test_actors: set[int] | list[int], val_actors: set[int] | list[int]) -> None:
+    """No actor may be both a test and a val actor."""
+    overlap = sorted(set(test_actors) & set(val_actors))
+    if overlap:
+        raise ParamsError(f"params.yaml: 'split.test_actors' and 'split.val_actors' share actors {overlap}.")
 
 
 def draw_balanced_actors(actors: list[int], count: int, rng: np.random.Generator) -> list[int]:

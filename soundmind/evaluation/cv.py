@@ -16,17 +16,46 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
-from soundmind.checks import CV_PROTOCOLS, check_cv_models, check_fold_count
-from soundmind.data.ravdess import EMOTIONS
+from soundmind.data.ravdess import ACTORS, EMOTIONS
 from soundmind.errors import ParamsError
 from soundmind.features.frames import FrameSettings, standardise_per_band
 from soundmind.features.normalise import speaker_normalise, speaker_normalise_frames
 from soundmind.features.sets import feature_family
 from soundmind.features.tables import METADATA_COLUMNS, encode_labels
-from soundmind.models.architectures import FRAME_ARCHITECTURES
+from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES, with_cv_training_length
 from soundmind.models.seeds import training_seeds
 from soundmind.models.sklearn_models import fit_with_selection
 from soundmind.models.voting import greedy_weights, weighted_vote
+
+
+CV_PROTOCOLS = ("plain", "speaker_normalised")
+# Each fold needs its own test actors and the next fold's as val actors, with some left to train on.
+MIN_FOLDS = 3
+SPEAKER_FREE_FEATURE_SETS = ("rich", "compare", "egemaps")  # whole tables: what cross-validation takes
+
+
+def check_fold_count(folds: Any, n_actors: int = len(ACTORS)) -> None:
+    """``cv.folds``: an integer from MIN_FOLDS to the number of actors."""
+    if not (isinstance(folds, int) and not isinstance(folds, bool)) or not MIN_FOLDS <= folds <= n_actors:
+        raise ParamsError(f"params.yaml: 'cv.folds' must be an integer from {MIN_FOLDS} to the {n_actors} actors, got {folds!r}.")
+
+
+def check_cv_models(names: Any, models: dict[str, Any]) -> None:
+    """``cv.models``: scikit-learn ``train.*`` entries on a whole feature table, or CRNNs."""
+    if not isinstance(names, list):
+        raise ParamsError(f"params.yaml: 'cv.models' must be a list, got {names!r}.")
+    for name in names:
+        block = models.get(name) if isinstance(name, str) else None
+        if not isinstance(block, dict):
+            raise ParamsError(f"params.yaml: 'cv.models' names {name!r}, which is not a train.* model.")
+        if block.get("architecture") in FRAME_ARCHITECTURES:
+            continue
+        if block.get("architecture") not in SKLEARN_ARCHITECTURES or block.get("feature_set") not in SPEAKER_FREE_FEATURE_SETS:
+            raise ParamsError(
+                f"params.yaml: 'cv.models' names {name!r}; cross-validation takes scikit-learn models "
+                f"({', '.join(SKLEARN_ARCHITECTURES)}) on a whole feature table ({', '.join(SPEAKER_FREE_FEATURE_SETS)}) "
+                f"and {', '.join(FRAME_ARCHITECTURES)}."
+            )
 
 
 @dataclass(frozen=True)
@@ -97,14 +126,6 @@ def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) ->
                "features": feature_family(train_params[name]["feature_set"])}
         for name in names
     }
-
-
-def with_cv_training_length(models: dict[str, dict[str, Any]], epochs: int, min_epochs: int) -> dict[str, dict[str, Any]]:
-    """Return ``models`` with each CRNN trained ``epochs`` epochs, keeping its best epoch after ``min_epochs``:
-    cross-validation trains a CRNN twelve times, so it gets its own, shorter schedule."""
-    return {name: ({**spec, "epochs": epochs, "min_epochs": min_epochs, "warmup_epochs": min(spec["warmup_epochs"], epochs - 1)}
-                   if spec["architecture"] in FRAME_ARCHITECTURES else spec)
-            for name, spec in models.items()}
 
 
 def run_fold(

@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 
 from soundmind.errors import ParamsError
-from soundmind.evaluation.cv import with_cv_training_length
 from soundmind.features.frame_store import FRAMES_FAMILY, FrameStore, frame_settings_dict, load_frame_store
 from soundmind.features.normalise import speaker_normalise
 from soundmind.features.sets import feature_family, feature_names
 from soundmind.features.tables import (
     METADATA_COLUMNS, family_settings_from_params, family_table_path, require_current_table, table_settings,
 )
-from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES
+from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES, with_cv_training_length
 from soundmind.models.bundle import ADAPTED_SUFFIX, SPEAKER_NORMALISED, AnyBundle, TrainingResult
 from soundmind.models.ensemble import ensemble_families, train_ensemble
 from soundmind.models.recipes import train_sklearn_bundle

@@ -56,8 +56,15 @@ def live_callback(live_dir: Path) -> keras.callbacks.Callback:
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
 
+    class CurvesOnlyCallback(DVCLiveCallback):
+        def on_train_end(self, logs=None):
+            super().on_train_end(logs)
+            # dvclive's own summary of the last epoch: reports/training/<model>.json holds the kept epoch's, and
+            # the curves folder holds plot data only, for dvc.yaml's directory plot.
+            Path(self.live.metrics_file).unlink(missing_ok=True)
+
     # dvcyaml=False: inside a pipeline dvclive must not rewrite dvc.yaml; dvc.yaml declares the plots.
-    return DVCLiveCallback(live=Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None))
+    return CurvesOnlyCallback(live=Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None))
 
 
 def fit_one_seed(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Sequence
 
+from soundmind.models.architectures import KERAS_ARCHITECTURES
 from soundmind.models.keras_backend import keras, layers
 
 # Keras' default momentum (0.99) adapts too slowly with ~30 steps per epoch; see design.md.
@@ -148,20 +150,15 @@ def build_optimized(
     return keras.Model(inputs, outputs, name="optimized")
 
 
-# architecture name -> (factory, the params keys it takes)
-ARCHITECTURES: dict[str, tuple[Callable[..., keras.Model], tuple[str, ...]]] = {
-    "baseline": (build_baseline, ("hidden_units", "dropout")),
-    "enhanced": (build_enhanced, ("conv_filters", "kernel_size", "conv_dropout", "dense_units", "dense_dropout")),
-    "optimized": (
-        build_optimized,
-        ("conv_blocks", "se_reduction", "lstm_units", "lstm_dropout", "dense_units", "dense_dropout", "l2"),
-    ),
-}
+# The names come from models/architectures.py, the one registry; each name's factory is build_<name>, and the
+# params keys it takes are its keyword-only arguments.
+FACTORIES: dict[str, Callable[..., keras.Model]] = {name: globals()[f"build_{name}"] for name in KERAS_ARCHITECTURES}
 
 
 def build_model(architecture: str, input_dim: int, num_classes: int, params: dict[str, Any]) -> keras.Model:
     """Build ``architecture`` with the keys of ``params`` that its factory takes."""
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
-    factory, keys = ARCHITECTURES[architecture]
+    if architecture not in FACTORIES:
+        raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(FACTORIES)}")
+    factory = FACTORIES[architecture]
+    keys = [name for name, parameter in inspect.signature(factory).parameters.items() if parameter.kind is parameter.KEYWORD_ONLY]
     return factory(input_dim, num_classes, **{key: params[key] for key in keys if key in params})

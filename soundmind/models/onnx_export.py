@@ -16,13 +16,30 @@ from typing import Any, Callable
 import numpy as np
 
 from soundmind.files import replaced_on_success
-from soundmind.models.bundle import MEMBERS_DIR, METADATA_FILE, AnyBundle, Bundle, EnsembleBundle, seed_model_file
+from soundmind.models.architectures import FRAME_ARCHITECTURES, KERAS_ARCHITECTURES
+from soundmind.models.bundle import (
+    ADAPTED_SUFFIX, MEMBERS_DIR, METADATA_FILE, AnyBundle, Bundle, EnsembleBundle, seed_model_file,
+)
 from soundmind.models.keras_backend import keras
 from soundmind.models.onnx_networks import ONNX_SUFFIX
+from soundmind.params import ensemble_members, model_names, require
 
 # Largest difference allowed between a network's Keras and ONNX probabilities on the test actors.
 PROBABILITY_TOLERANCE = 1e-4
 EXAMPLE_FRAMES = 200  # a frame model's example input: any length will do, its time axis stays dynamic
+
+
+def models_with_networks(params: dict[str, Any]) -> list[str]:
+    """The bundles that hold Keras networks, in the train block's order: the Keras train entries, the ensembles that
+    vote over one, then the adapted twins of both (what the export stage writes as ONNX)."""
+    train = require(params, "train")
+    networks = {name for name in model_names(params) if train[name]["architecture"] in KERAS_ARCHITECTURES + FRAME_ARCHITECTURES}
+    ensembles = [name for name in model_names(params) if train[name]["architecture"] == "ensemble"
+                 and networks.intersection(ensemble_members(params, name))]
+    plain = [name for name in model_names(params) if name in networks or name in ensembles]
+    adapted = [name for name in require(params, "train_adapted.models") if name in networks]
+    adapted_ensemble = [require(params, "train_adapted.ensemble")] if adapted else []
+    return plain + [name + ADAPTED_SUFFIX for name in adapted + adapted_ensemble]
 
 
 def keras_archives(bundle_dir: Path) -> list[Path]:

@@ -17,11 +17,11 @@ from typing import Callable
 import numpy as np
 
 from soundmind.errors import SoundmindWarning
+from soundmind.paths import ONNX_FOLDER
 
 ONNX_SUFFIX = ".onnx"
 # <models>/onnx mirrors <models>: models/onnx/ensemble/members/crnn/model_seed42.onnx is the twin of
 # models/ensemble/members/crnn/model_seed42.keras.
-ONNX_FOLDER = "onnx"
 # "onnx": ONNX Runtime wherever a twin exists (serving's default); "keras": the Keras archives (training and the
 # pipeline's own scoring, which measure the models as trained).
 RUNTIMES = ("onnx", "keras")

@@ -22,8 +22,8 @@ from soundmind.models.bundle import SklearnBundle, TrainingResult, common_sample
 from soundmind.models.ensemble import ensemble_families, train_ensemble
 from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES
 from soundmind.models.sklearn_models import fit_with_selection
-from soundmind.params import require
-from soundmind.paths import MODELS, TRAINING_REPORTS
+from soundmind.params import ensemble_members, require
+from soundmind.paths import MODELS, TRAINING_CURVES
 
 
 def train_named_model(name: str, params: dict[str, Any]) -> TrainingResult:
@@ -36,6 +36,8 @@ def train_named_model(name: str, params: dict[str, Any]) -> TrainingResult:
     model_params, seed = require(params, f"train.{name}"), require(params, "base.seed")
     architecture = model_params.get("architecture")
     if architecture == "ensemble":
+        # "all" resolved here, so the bundle records the members it votes over, not the word.
+        model_params = {**model_params, "members": ensemble_members(params, name)}
         members = {member: load_bundle(MODELS / member) for member in model_params["members"]}
         families = ensemble_families(model_params, members)
         bundle, summary = train_ensemble(
@@ -58,7 +60,7 @@ def train_named_model(name: str, params: dict[str, Any]) -> TrainingResult:
     from soundmind.models.keras_training import train_network
 
     return train_network(
-        name, model_params, table, base_seed=seed, feature_settings=settings, live_dir=TRAINING_REPORTS / name
+        name, model_params, table, base_seed=seed, feature_settings=settings, live_dir=TRAINING_CURVES / name
     )
 
 
@@ -90,4 +92,4 @@ def train_frame_model(name: str, model_params: dict[str, Any], params: dict[str,
     from soundmind.models.crnn_training import train_crnn
 
     return train_crnn(name, model_params, store, base_seed=require(params, "base.seed"),
-                      feature_settings={FRAMES_FAMILY: expected}, live_dir=TRAINING_REPORTS / name)
+                      feature_settings={FRAMES_FAMILY: expected}, live_dir=TRAINING_CURVES / name)

@@ -14,6 +14,7 @@ from typing import Iterator, Sequence
 
 from soundmind.data.ravdess import parse_clip_id
 from soundmind.errors import SoundmindError, SoundmindWarning
+from soundmind.paths import MODELS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +86,7 @@ def add_model_arguments(command: argparse.ArgumentParser) -> None:
         help="a model name under --models-dir (ensemble, logistic_compare, baseline, ...) or a bundle folder; "
              "default: the ensemble, else the model with the best recorded val accuracy",
     )
-    command.add_argument("--models-dir", default="models", type=Path, help="where trained bundles live (default: models)")
+    command.add_argument("--models-dir", default=MODELS, type=Path, help=f"where trained bundles live (default: {MODELS})")
     command.add_argument("--runtime", choices=("onnx", "keras"), default="onnx",
                          help="score the networks with ONNX Runtime (default; Keras where a network has no ONNX file) "
                               "or with Keras, which loads TensorFlow")

@@ -25,7 +25,8 @@ from soundmind.audio import to_mono_at_rate
 from soundmind.evaluation.calibration import calibrated_probabilities
 from soundmind.serving.long_audio import LongAudio
 from soundmind.serving.settings import ModelCalibration, load_serving_settings
-from soundmind.serving.speaker import PRIOR_FILE, SpeakerPrior, SpeakerProfile, adapted_weight
+from soundmind.paths import MODELS, PRIOR_FILE
+from soundmind.serving.speaker import SpeakerPrior, SpeakerProfile, adapted_weight
 from soundmind.serving.speech import VAD_RATE, detect_speech, speech_probabilities, speech_segments
 
 NO_SPEECH = "no speech detected"
@@ -53,7 +54,7 @@ class ClipFeatures:
     duration_seconds: float
 
 
-def available_bundles(models_dir: Path | str = "models") -> list[str]:
+def available_bundles(models_dir: Path | str = MODELS) -> list[str]:
     """Names of the trained bundles under ``models_dir``, best first: the ensemble, then by val accuracy."""
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
@@ -72,7 +73,7 @@ def _val_accuracy(bundle_dir: Path) -> float:
         return 0.0
 
 
-def resolve_bundle(model: str | Path | None, models_dir: Path | str = "models") -> Path:
+def resolve_bundle(model: str | Path | None, models_dir: Path | str = MODELS) -> Path:
     """A bundle folder from a path, a model name under ``models_dir``, or the best one available."""
     models_dir = Path(models_dir)
     if model is None:
@@ -94,7 +95,7 @@ class EmotionPredictor:
     >>> predictor.predict("clip.wav")["emotion"]
     """
 
-    def __init__(self, bundle: str | Path | None = None, models_dir: str | Path = "models",
+    def __init__(self, bundle: str | Path | None = None, models_dir: str | Path = MODELS,
                  detect_speech: bool | None = None, runtime: str = "onnx") -> None:
         self.bundle_path = resolve_bundle(bundle, models_dir)
         # ONNX Runtime by default (the export stage's files): TensorFlow loads only for a network without one.

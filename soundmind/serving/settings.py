@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-SERVING_FILE = "serving.json"
+from soundmind.paths import SERVING_FILE
+
 
 
 @dataclass(frozen=True)

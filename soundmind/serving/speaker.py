@@ -20,6 +20,7 @@ from soundmind.errors import SpeakerProfileError
 from soundmind.features.frames import FRAMES_FAMILY
 from soundmind.features.normalise import FLAT_BAND, VECTOR_FLOOR, stacked_frames, standardise, statistics
 from soundmind.files import write_json
+from soundmind.paths import PRIOR_FILE
 
 PROFILE_FORMAT = "soundmind speaker profile"
 PROFILE_VERSION = 1
@@ -57,7 +58,6 @@ def adapted_weight(clips: int | np.ndarray, blend_clips: int) -> float | np.ndar
 
 
 # models/speaker_prior.json: the speaker-prior stage's output, read by the predictor beside the bundles.
-PRIOR_FILE = "speaker_prior.json"
 
 
 def _clip_count(payload: dict[str, Any], key: str) -> int:

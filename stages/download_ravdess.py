@@ -1,8 +1,7 @@
 """download-ravdess: fetch (or find) the corpus and ingest it into data/raw."""
 
-from soundmind.checks import ON_BAD_FILE
 from soundmind.data.corpus import locate_source, opened_source
-from soundmind.data.ingest import ingest_folder, ingest_report
+from soundmind.data.ingest import ON_BAD_FILE, ingest_folder, ingest_report
 from soundmind.files import write_json
 from soundmind.params import load_params, require, require_choice, require_positive_int
 from soundmind.paths import DATA, EXTERNAL, INGEST_REPORT, RAW
