@@ -17,7 +17,7 @@ from soundmind.data.ingest import ON_BAD_FILE
 from soundmind.data.split import check_disjoint_splits
 from soundmind.evaluation.cv import CV_PROTOCOLS, check_cv_models, check_fold_count
 from soundmind.params import (
-    ALL_MODELS, calibrated_models, ensemble_members, require, require_choice, require_positive_int,
+    ALL_MODELS, calibrated_models, ensemble_members, is_int, is_number, require, require_choice, require_positive_int,
 )
 
 TRAINING_KEYS = (
@@ -25,13 +25,6 @@ TRAINING_KEYS = (
     "reduce_lr_factor", "reduce_lr_patience", "min_learning_rate",
 )
 
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _mapping(value: Any, key: str) -> dict[str, Any]:
@@ -68,14 +61,14 @@ def validate_model_params(name: str, params: dict[str, Any]) -> None:
         )
     _known_feature_set(prefix, params["feature_set"])
     for key in ("seeds", "batch_size", "epochs", "early_stopping_patience", "reduce_lr_patience"):
-        if not _is_int(params[key]) or params[key] <= 0:
+        if not is_int(params[key]) or params[key] <= 0:
             raise ParamsError(f"params.yaml: '{prefix}.{key}' must be a positive integer, got {params[key]!r}.")
-    if not _is_int(params["min_epochs"]) or params["min_epochs"] < 0:
+    if not is_int(params["min_epochs"]) or params["min_epochs"] < 0:
         raise ParamsError(f"params.yaml: '{prefix}.min_epochs' must be a non-negative integer, got {params['min_epochs']!r}.")
     for key in ("learning_rate", "min_learning_rate"):
-        if not _is_number(params[key]) or params[key] <= 0:
+        if not is_number(params[key]) or params[key] <= 0:
             raise ParamsError(f"params.yaml: '{prefix}.{key}' must be a positive number, got {params[key]!r}.")
-    if not _is_number(params["reduce_lr_factor"]) or not 0 < params["reduce_lr_factor"] < 1:
+    if not is_number(params["reduce_lr_factor"]) or not 0 < params["reduce_lr_factor"] < 1:
         raise ParamsError(
             f"params.yaml: '{prefix}.reduce_lr_factor' must be between 0 and 1, got {params['reduce_lr_factor']!r}."
         )
@@ -93,11 +86,11 @@ def validate_sklearn_spec(prefix: str, spec: Any) -> None:
     _known_feature_set(prefix, spec["feature_set"])
     if "C" in spec:
         grid = spec["C"] if isinstance(spec["C"], list) else [spec["C"]]
-        if not grid or not all(_is_number(value) and value > 0 for value in grid):
+        if not grid or not all(is_number(value) and value > 0 for value in grid):
             raise ParamsError(
                 f"params.yaml: '{prefix}.C' must be a positive number or a non-empty list of them, got {spec['C']!r}."
             )
-    if "n_estimators" in spec and (not _is_int(spec["n_estimators"]) or spec["n_estimators"] <= 0):
+    if "n_estimators" in spec and (not is_int(spec["n_estimators"]) or spec["n_estimators"] <= 0):
         raise ParamsError(f"params.yaml: '{prefix}.n_estimators' must be a positive integer, got {spec['n_estimators']!r}.")
 
 
@@ -114,7 +107,7 @@ def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: 
             raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
     if params["members"] != ALL_MODELS:
         _list(params["members"], f"{prefix}.members")
-    members = ensemble_members({"train": trained_models}, name)
+    members = ensemble_members(trained_models, name)
     for member in members:
         if member not in trained_models or member == name:
             raise ParamsError(f"params.yaml: '{prefix}.members' names {member!r}, which is not another train.* model.")
@@ -126,7 +119,7 @@ def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: 
     if len(members) + len(own_members) < 2:
         raise ParamsError(f"params.yaml: '{prefix}' needs at least two members.")
     rounds = params["selection_rounds"]
-    if not _is_int(rounds) or rounds <= 0:
+    if not is_int(rounds) or rounds <= 0:
         raise ParamsError(f"params.yaml: '{prefix}.selection_rounds' must be a positive integer, got {rounds!r}.")
 
 
@@ -157,7 +150,7 @@ def check_split(params: dict[str, Any]) -> None:
     named = {}
     for key in ("split.test_actors", "split.val_actors"):
         actors = require(params, key) or []
-        if not isinstance(actors, list) or not all(_is_int(actor) and actor in ACTORS for actor in actors):
+        if not isinstance(actors, list) or not all(is_int(actor) and actor in ACTORS for actor in actors):
             raise ParamsError(f"params.yaml: '{key}' must be a list of actor numbers 1-24, got {actors!r}.")
         named[key] = set(actors)
     check_disjoint_splits(named["split.test_actors"], named["split.val_actors"])
@@ -177,7 +170,7 @@ def check_cv(params: dict[str, Any]) -> None:
     if any(params["train"][name]["architecture"] in FRAME_ARCHITECTURES for name in params["cv"]["models"]):
         require_positive_int(params, "cv.crnn_seeds")
         epochs, min_epochs = require_positive_int(params, "cv.crnn_epochs"), require(params, "cv.crnn_min_epochs")
-        if not _is_int(min_epochs) or not 0 <= min_epochs < epochs:
+        if not is_int(min_epochs) or not 0 <= min_epochs < epochs:
             raise ParamsError(f"params.yaml: 'cv.crnn_min_epochs' must be a non-negative integer below 'cv.crnn_epochs' "
                               f"({epochs}), got {min_epochs!r}.")
 
@@ -187,7 +180,7 @@ def check_audit(params: dict[str, Any]) -> None:
     fractions = require(params, "audit.fractions")
     if (
         not isinstance(fractions, list) or len(fractions) != 3
-        or not all(_is_number(value) and value > 0 for value in fractions) or abs(sum(fractions) - 1) > 1e-6
+        or not all(is_number(value) and value > 0 for value in fractions) or abs(sum(fractions) - 1) > 1e-6
     ):
         raise ParamsError(f"params.yaml: 'audit.fractions' must be three positive shares summing to 1, got {fractions!r}.")
     model = _mapping(require(params, "audit.model"), "audit.model")
@@ -208,7 +201,7 @@ def check_calibration(params: dict[str, Any]) -> None:
             raise ParamsError(f"params.yaml: 'calibration.models' names {name!r}, which is not a train.* model.")
     require_positive_int(params, "calibration.bins")
     accuracy = require(params, "calibration.uncertain_accuracy")
-    if not _is_number(accuracy) or not 0 < accuracy < 1:
+    if not is_number(accuracy) or not 0 < accuracy < 1:
         raise ParamsError(f"params.yaml: 'calibration.uncertain_accuracy' must be between 0 and 1, got {accuracy!r}.")
 
 
@@ -222,7 +215,7 @@ def check_speech(params: dict[str, Any]) -> None:
     values = _mapping(require(params, "speech"), "speech")
     numeric = {item.name for item in fields(SpeechSettings)} - {"detect"}
     for key, value in values.items():
-        if key in numeric and not _is_number(value):
+        if key in numeric and not is_number(value):
             raise ParamsError(f"params.yaml: 'speech.{key}' must be a number, got {value!r}.")
     try:
         SpeechSettings.from_params(values)
@@ -236,7 +229,7 @@ def check_params(params: dict[str, Any]) -> None:
     from soundmind.features.parallel import backend_from_params
     from soundmind.features.spectral import feature_settings_from_params
 
-    if not _is_int(require(params, "base.seed")) or params["base"]["seed"] < 0:
+    if not is_int(require(params, "base.seed")) or params["base"]["seed"] < 0:
         raise ParamsError(f"params.yaml: 'base.seed' must be a non-negative integer, got {params['base']['seed']!r}.")
     require_positive_int(params, "audio.sample_rate")
     require_positive_int(params, "data.expected_clips")

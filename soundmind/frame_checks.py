@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from soundmind.errors import ParamsError
+from soundmind.params import is_int, is_number
 
 # train.crnn keys by the values they take
 POSITIVE_INTS = ("seeds", "kernel_size", "gru_units", "batch_size", "epochs")
@@ -20,13 +21,6 @@ CRNN_KEYS = ("architecture", "feature_set", "conv_filters", "pool_sizes", "jit_c
              *NON_NEGATIVE_INTS, *POSITIVE_NUMBERS, *NON_NEGATIVE_NUMBERS, *FRACTIONS)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
 
 def check_frames(params: dict[str, Any]) -> None:
     """``frames``: the extraction settings, ``include_augmented`` (true or false) and ``n_jobs`` (an integer)."""
@@ -36,7 +30,7 @@ def check_frames(params: dict[str, Any]) -> None:
     frame_settings_from_params(params)
     if not isinstance(require(params, "frames.include_augmented"), bool):
         raise ParamsError("params.yaml: 'frames.include_augmented' must be true or false.")
-    if not _is_int(require(params, "frames.n_jobs")) or params["frames"]["n_jobs"] == 0:
+    if not is_int(require(params, "frames.n_jobs")) or params["frames"]["n_jobs"] == 0:
         raise ParamsError(f"params.yaml: 'frames.n_jobs' must be a non-zero integer, got {params['frames']['n_jobs']!r}.")
 
 
@@ -47,11 +41,11 @@ def validate_crnn_params(name: str, block: dict[str, Any], n_mels: int) -> None:
         if key not in block:
             raise ParamsError(f"params.yaml: missing key '{prefix}.{key}'.")
     checks = [
-        (POSITIVE_INTS, lambda value: _is_int(value) and value > 0, "a positive integer"),
-        (NON_NEGATIVE_INTS, lambda value: _is_int(value) and value >= 0, "a non-negative integer"),
-        (POSITIVE_NUMBERS, lambda value: _is_number(value) and value > 0, "a positive number"),
-        (NON_NEGATIVE_NUMBERS, lambda value: _is_number(value) and value >= 0, "a non-negative number"),
-        (FRACTIONS, lambda value: _is_number(value) and 0 <= value < 1, "a number in [0, 1)"),
+        (POSITIVE_INTS, lambda value: is_int(value) and value > 0, "a positive integer"),
+        (NON_NEGATIVE_INTS, lambda value: is_int(value) and value >= 0, "a non-negative integer"),
+        (POSITIVE_NUMBERS, lambda value: is_number(value) and value > 0, "a positive number"),
+        (NON_NEGATIVE_NUMBERS, lambda value: is_number(value) and value >= 0, "a non-negative number"),
+        (FRACTIONS, lambda value: is_number(value) and 0 <= value < 1, "a number in [0, 1)"),
         (("jit_compile",), lambda value: isinstance(value, bool), "true or false"),
         (("feature_set",), lambda value: value == "frames", "'frames'"),
     ]
@@ -60,10 +54,10 @@ def validate_crnn_params(name: str, block: dict[str, Any], n_mels: int) -> None:
             if not allowed(block[key]):
                 raise ParamsError(f"params.yaml: '{prefix}.{key}' must be {meaning}, got {block[key]!r}.")
     filters, pools = block["conv_filters"], block["pool_sizes"]
-    if not isinstance(filters, list) or not filters or not all(_is_int(value) and value > 0 for value in filters):
+    if not isinstance(filters, list) or not filters or not all(is_int(value) and value > 0 for value in filters):
         raise ParamsError(f"params.yaml: '{prefix}.conv_filters' must be a non-empty list of positive integers, got {filters!r}.")
     if (not isinstance(pools, list) or len(pools) != len(filters) or not all(
-            isinstance(pool, list) and len(pool) == 2 and all(_is_int(size) and size > 0 for size in pool) for pool in pools)):
+            isinstance(pool, list) and len(pool) == 2 and all(is_int(size) and size > 0 for size in pool) for pool in pools)):
         raise ParamsError(f"params.yaml: '{prefix}.pool_sizes' must hold one [time, band] pair of positive integers "
                           f"per conv block, got {pools!r}.")
     if n_mels // math.prod(pool[1] for pool in pools) < 1:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from soundmind.errors import ParamsError
 
 
 def load_params(path: Path | str = "params.yaml") -> dict[str, Any]:
     """Load the whole params file as a dict."""
+    from ruamel.yaml import YAML  # here, so that the serving code's checks import this module without a YAML parser
+
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found.")
@@ -21,6 +21,16 @@ def load_params(path: Path | str = "params.yaml") -> dict[str, Any]:
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: expected a mapping of parameter blocks.")
     return params
+
+
+def is_int(value: Any) -> bool:
+    """An integer param; YAML's true/false are bools, which Python counts as ints."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """An int or float param, not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def require(params: dict[str, Any], dotted_key: str) -> Any:
@@ -36,7 +46,7 @@ def require(params: dict[str, Any], dotted_key: str) -> Any:
 def require_positive_int(params: dict[str, Any], dotted_key: str) -> int:
     """Return the value at ``dotted_key``, refusing anything but a positive integer."""
     value = require(params, dotted_key)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_int(value) or value <= 0:
         raise ParamsError(f"params.yaml: '{dotted_key}' must be a positive integer, got {value!r}.")
     return value
 
@@ -73,11 +83,12 @@ def chosen_models(params: dict[str, Any], dotted_key: str, candidates: list[str]
     return list(candidates) if value == ALL_MODELS else list(value)
 
 
-def ensemble_members(params: dict[str, Any], name: str) -> list[str]:
-    """``train.<name>.members``: the train entries an ensemble votes over (``all``: every one but the ensembles)."""
-    others = [other for other, spec in require(params, "train").items()
+def ensemble_members(trained_models: dict[str, Any], name: str) -> list[str]:
+    """``train.<name>.members``, given the ``train`` block: the entries an ensemble votes over (``all``: every one
+    but the ensembles)."""
+    others = [other for other, spec in trained_models.items()
               if other != name and isinstance(spec, dict) and spec.get("architecture") != "ensemble"]
-    return chosen_models(params, f"train.{name}.members", others)
+    return chosen_models({"train": trained_models}, f"train.{name}.members", others)
 
 
 def calibrated_models(params: dict[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 PORTABLE_MATH = {
     "OPENBLAS_CORETYPE": "Haswell",
     "NPY_DISABLE_CPU_FEATURES": "X86_V4,AVX512_ICL,AVX512_SPR",
-    # TensorFlow's oneDNN kernels, capped the same way (not checked on a second CPU: see the README).
+    # TensorFlow's oneDNN kernels, capped the same way (not checked on a second CPU: see docs/reliability.md).
     "ONEDNN_MAX_CPU_ISA": "AVX2",
 }
 OPT_OUT = "SOUNDMIND_NATIVE_MATH"

@@ -6,7 +6,7 @@ import pandas as pd
 
 from soundmind.data.ingest import MANIFEST_NAME, read_manifest
 from soundmind.features.parallel import backend_from_params, joblib_backend
-from soundmind.features.sets import feature_names
+from soundmind.features.sets import feature_names, sets_of_family
 from soundmind.features.spectral import feature_settings_from_params
 from soundmind.features.tables import (
     METADATA_COLUMNS,
@@ -30,7 +30,7 @@ def main() -> None:
         table = extract_rich_table(
             clips, {"raw": RAW.resolve(), "augmented": AUGMENTED.resolve()}, settings, n_jobs=parallel["n_jobs"]
         )
-    for feature_set in ("rich", "mfcc40"):
+    for feature_set in sets_of_family("rich"):
         columns = METADATA_COLUMNS + feature_names(feature_set)
         write_feature_table(table[columns], family_table_path(feature_set), asdict(settings))
     print(f"features for {len(table)} clips ({(table['augmentation'] != 'none').sum()} augmented)")

@@ -1,15 +1,24 @@
-"""Shared fixtures: a temporary copy of the project with tiny params, built once by the real `dvc repro`."""
+"""Shared fixtures: a temporary copy of the project with tiny params, built once by the real `dvc repro`.
+
+The suite runs on two pytest-xdist workers (pyproject.toml). The tiny project is built once for both, in a thread
+that starts with the first test, while the workers run the tests that do not need it (collected first); DVC
+commands on the shared project take turns.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 from tests.tiny_corpus import make_tiny_corpus
 
@@ -72,18 +81,26 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+def dvc_turn(project: Path) -> FileLock:
+    """Held while a DVC command runs in ``project`` or it is copied: two workers' commands on one repository would
+    meet DVC's lock, and a copy taken mid-command would carry DVC's temporary files."""
+    return FileLock(project.parent / f".{project.name}.dvc-turn.lock")
+
+
 def copy_built_project(tiny_project: Path, destination: Path) -> Path:
     """The reproduced tiny project, cache and all, so a test can rerun parts of it without touching the original."""
-    shutil.copytree(tiny_project, destination, symlinks=True)
+    with dvc_turn(tiny_project):
+        shutil.copytree(tiny_project, destination, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     return destination
 
 
 def run_dvc(project: Path, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
     # A guard against a hung run, not a speed target: the whole tiny pipeline takes minutes on 2 idle cores, and
     # far longer on a busy machine.
-    result = subprocess.run(
-        [sys.executable, "-m", "dvc", *arguments], cwd=project, capture_output=True, text=True, timeout=2400
-    )
+    with dvc_turn(project):
+        result = subprocess.run(
+            [sys.executable, "-m", "dvc", *arguments], cwd=project, capture_output=True, text=True, timeout=2400
+        )
     if check and result.returncode != 0:
         raise AssertionError(f"dvc {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -105,13 +122,68 @@ def corpus(tmp_path_factory) -> Path:
     return folder
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tests that need the tiny project last: the build starts with the first test (below) and the workers run
+    # the others meanwhile.
+    items.sort(key=lambda item: "tiny_project" in getattr(item, "fixturenames", ()))
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary folder that every xdist worker sees (each worker's base temp is a folder inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def build_tiny_project(shared: Path, running: list[subprocess.Popen]) -> Path:
+    """Build the tiny project under ``shared`` unless a worker already has; a failed build is kept as a file, so
+    that every worker reports it instead of building again. ``running`` gets the `dvc repro` process."""
+    folder, project = shared / "pipeline", shared / "pipeline" / "project"
+    failure, built = folder / "build-failed.txt", folder / "built"
+    with FileLock(shared / "pipeline.lock"):
+        if failure.exists():
+            raise AssertionError(f"the tiny project did not build:\n{failure.read_text()}")
+        if not built.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            copy_project(project)
+            make_tiny_corpus(project / "data" / "external" / "tiny", actors=TINY_ACTORS)
+            repro = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=project, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+            running.append(repro)
+            log, _ = repro.communicate(timeout=2400)
+            if repro.returncode != 0:
+                failure.write_text(f"dvc repro exited with {repro.returncode}:\n{log}")
+                raise AssertionError(failure.read_text())
+            built.touch()
+    return project
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_project_build_started_at_once(request, tmp_path_factory) -> Iterator[None]:
+    """One worker starts building the tiny project in a thread with its first test, if any test needs it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    needed = any("tiny_project" in getattr(item, "fixturenames", ()) for item in request.session.items)
+    if worker != "gw0" or not needed or os.environ.get("SOUNDMIND_TINY_PROJECT"):
+        yield
+        return
+    running: list[subprocess.Popen] = []
+
+    def build() -> None:
+        with contextlib.suppress(Exception):  # a failure is kept in the shared folder for the tests to report
+            build_tiny_project(shared_folder(tmp_path_factory), running)
+
+    builder = threading.Thread(target=build, daemon=True)
+    builder.start()
+    yield
+    if builder.is_alive() and running:  # the session ended early (-x, ^C): no build left behind
+        running[0].kill()
+    builder.join()
+
+
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Path:
-    """The project copied, given a tiny corpus in data/external, and reproduced end to end. SOUNDMIND_TINY_PROJECT
-    names one already reproduced from the current code (a developer's shortcut; CI always builds its own)."""
+    """The project copied, given a tiny corpus in data/external, and reproduced end to end, once for all workers.
+    SOUNDMIND_TINY_PROJECT names one already reproduced from the current code (a developer's shortcut; CI always
+    builds its own)."""
     if os.environ.get("SOUNDMIND_TINY_PROJECT"):
         return Path(os.environ["SOUNDMIND_TINY_PROJECT"])
-    project = copy_project(tmp_path_factory.mktemp("pipeline") / "project")
-    make_tiny_corpus(project / "data" / "external" / "tiny", actors=TINY_ACTORS)
-    run_dvc(project, "repro")
-    return project
+    return build_tiny_project(shared_folder(tmp_path_factory), [])

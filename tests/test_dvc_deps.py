@@ -119,6 +119,6 @@ def test_stages_that_read_every_model_declare_exactly_the_bundles_params_yaml_na
     # The one list of models is params.yaml's train block: adding a model there without its deps here fails.
     assert sorted(declared_models(declared["evaluate"])) == sorted(model_names(params))
     assert sorted(declared_models(declared["calibrate"])) == sorted(calibrated_models(params))
-    assert sorted(declared_models(declared["train-ensemble"])) == sorted(ensemble_members(params, "ensemble"))
+    assert sorted(declared_models(declared["train-ensemble"])) == sorted(ensemble_members(params["train"], "ensemble"))
     assert sorted(declared_models(declared["export"])) == sorted(models_with_networks(params))
     assert {f"train-{name}" for name in model_names(params)} <= set(declared)

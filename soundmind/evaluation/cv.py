@@ -20,23 +20,24 @@ from soundmind.data.ravdess import ACTORS, EMOTIONS
 from soundmind.errors import ParamsError
 from soundmind.features.frames import FrameSettings, standardise_per_band
 from soundmind.features.normalise import speaker_normalise, speaker_normalise_frames
-from soundmind.features.sets import feature_family
+from soundmind.features.sets import VECTOR_FAMILIES, feature_family
 from soundmind.features.tables import METADATA_COLUMNS, encode_labels
 from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES, with_cv_training_length
 from soundmind.models.seeds import training_seeds
 from soundmind.models.sklearn_models import fit_with_selection
 from soundmind.models.voting import greedy_weights, weighted_vote
+from soundmind.params import is_int
 
 
 CV_PROTOCOLS = ("plain", "speaker_normalised")
 # Each fold needs its own test actors and the next fold's as val actors, with some left to train on.
 MIN_FOLDS = 3
-SPEAKER_FREE_FEATURE_SETS = ("rich", "compare", "egemaps")  # whole tables: what cross-validation takes
+SPEAKER_FREE_FEATURE_SETS = VECTOR_FAMILIES  # whole tables: what cross-validation takes
 
 
 def check_fold_count(folds: Any, n_actors: int = len(ACTORS)) -> None:
     """``cv.folds``: an integer from MIN_FOLDS to the number of actors."""
-    if not (isinstance(folds, int) and not isinstance(folds, bool)) or not MIN_FOLDS <= folds <= n_actors:
+    if not is_int(folds) or not MIN_FOLDS <= folds <= n_actors:
         raise ParamsError(f"params.yaml: 'cv.folds' must be an integer from {MIN_FOLDS} to the {n_actors} actors, got {folds!r}.")
 
 

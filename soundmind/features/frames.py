@@ -63,12 +63,12 @@ class FrameSettings:
 def frame_settings_from_params(params: dict) -> FrameSettings:
     """Return the settings of ``frames.*`` and ``audio.sample_rate``; a bad value is named as a params key."""
     from soundmind.errors import ParamsError
-    from soundmind.params import require, require_positive_int
+    from soundmind.params import is_number, require, require_positive_int
 
     numbers = {}
     for key in ("window_seconds", "hop_seconds", "trim_top_db", "trim_margin_seconds"):
         value = require(params, f"frames.{key}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):
             raise ParamsError(f"params.yaml: 'frames.{key}' must be a number, got {value!r}.")
         numbers[key] = float(value)
     try:

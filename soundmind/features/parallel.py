@@ -89,10 +89,10 @@ def joblib_backend(
 
 def backend_from_params(params: dict) -> dict:
     """``features.backend``, ``features.n_jobs`` and ``features.scheduler_address``, checked."""
-    from soundmind.params import require, require_choice
+    from soundmind.params import is_int, require, require_choice
 
     n_jobs = require(params, "features.n_jobs")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+    if not is_int(n_jobs) or n_jobs == 0:
         raise ParamsError(f"params.yaml: 'features.n_jobs' must be a non-zero integer (-1: all cores), got {n_jobs!r}.")
     address = require(params, "features.scheduler_address") or ""
     if not isinstance(address, str):

@@ -12,6 +12,12 @@ from soundmind.features.spectral import MFCC_MEAN_COUNT, RICH_FEATURE_NAMES, Fea
 FEATURE_SETS = {"rich": "rich", "mfcc40": "rich", "compare": "compare", "egemaps": "egemaps", "frames": "frames"}
 VECTOR_FEATURE_SETS = tuple(name for name in FEATURE_SETS if name != "frames")
 FAMILIES = tuple(dict.fromkeys(FEATURE_SETS.values()))
+VECTOR_FAMILIES = tuple(family for family in FAMILIES if family != "frames")  # each also a feature set: its whole table
+
+
+def sets_of_family(family: str) -> tuple[str, ...]:
+    """The feature sets taken from ``family``'s table (the rich family: rich and its head, mfcc40)."""
+    return tuple(feature_set for feature_set, source in FEATURE_SETS.items() if source == family)
 
 
 def feature_family(feature_set: str) -> str:

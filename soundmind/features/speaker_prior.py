@@ -12,13 +12,13 @@ from soundmind.errors import ParamsError
 from soundmind.features.frame_store import FRAMES_FAMILY
 from soundmind.features.normalise import stacked_frames, statistics
 from soundmind.features.tables import family_matrices, family_table_path, split_rows, table_settings
-from soundmind.params import require
+from soundmind.params import is_int, require
 
 
 def clip_count_of(params: dict[str, Any], key: str) -> int:
     """``key`` (``adaptation.prior_clips``, ``adaptation.blend_clips``): a number of clips, a whole number of 0 or more."""
     value = require(params, key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_int(value) or value < 0:
         raise ParamsError(f"params.yaml: '{key}' must be a whole number of 0 or more, got {value!r}.")
     return value
 

@@ -35,7 +35,7 @@ def models_with_networks(params: dict[str, Any]) -> list[str]:
     train = require(params, "train")
     networks = {name for name in model_names(params) if train[name]["architecture"] in KERAS_ARCHITECTURES + FRAME_ARCHITECTURES}
     ensembles = [name for name in model_names(params) if train[name]["architecture"] == "ensemble"
-                 and networks.intersection(ensemble_members(params, name))]
+                 and networks.intersection(ensemble_members(require(params, "train"), name))]
     plain = [name for name in model_names(params) if name in networks or name in ensembles]
     adapted = [name for name in require(params, "train_adapted.models") if name in networks]
     adapted_ensemble = [require(params, "train_adapted.ensemble")] if adapted else []

@@ -37,7 +37,7 @@ def train_named_model(name: str, params: dict[str, Any]) -> TrainingResult:
     architecture = model_params.get("architecture")
     if architecture == "ensemble":
         # "all" resolved here, so the bundle records the members it votes over, not the word.
-        model_params = {**model_params, "members": ensemble_members(params, name)}
+        model_params = {**model_params, "members": ensemble_members(require(params, "train"), name)}
         members = {member: load_bundle(MODELS / member) for member in model_params["members"]}
         families = ensemble_families(model_params, members)
         bundle, summary = train_ensemble(

@@ -19,7 +19,7 @@ import pandas as pd
 from soundmind.errors import CorpusError, ParamsError
 from soundmind.features.frame_store import FRAMES_FAMILY, load_family_inputs
 from soundmind.features.tables import family_matrices, family_table_path, held_out_rows, require_current_table, split_rows
-from soundmind.params import require, require_positive_int
+from soundmind.params import is_int, require, require_positive_int
 from soundmind.paths import EXTERNAL
 from soundmind.serving.labelled import labels_from_names, usable_clips
 from soundmind.serving.predict import EmotionPredictor
@@ -45,7 +45,7 @@ def enrollment_sizes(params: dict[str, Any]) -> list[int | str]:
     """``adaptation.enrollment_clips``: positive integers and/or ``all``, each once."""
     sizes = require(params, "adaptation.enrollment_clips")
     valid = isinstance(sizes, list) and sizes and all(
-        size == ALL_CLIPS or (isinstance(size, int) and not isinstance(size, bool) and size > 0) for size in sizes)
+        size == ALL_CLIPS or (is_int(size) and size > 0) for size in sizes)
     if not valid or len(set(map(str, sizes))) != len(sizes):
         raise ParamsError(f"params.yaml: 'adaptation.enrollment_clips' must be a list of distinct positive integers "
                           f"and/or '{ALL_CLIPS}', got {sizes!r}.")

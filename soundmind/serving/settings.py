@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from soundmind.params import is_number
 from soundmind.paths import SERVING_FILE
 
 
@@ -39,9 +40,9 @@ class SpeechSettings:
             raise ValueError(f"speech.threshold must be between 0.15 and 1, got {self.threshold!r}")
         for name in ("min_speech_seconds", "min_silence_seconds", "max_segment_seconds"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            if not is_number(value) or value <= 0:
                 raise ValueError(f"speech.{name} must be a positive number of seconds, got {value!r}")
-        if isinstance(self.pad_seconds, bool) or not isinstance(self.pad_seconds, (int, float)) or self.pad_seconds < 0:
+        if not is_number(self.pad_seconds) or self.pad_seconds < 0:
             raise ValueError(f"speech.pad_seconds must be zero or more seconds, got {self.pad_seconds!r}")
         if self.max_segment_seconds < 2 * self.min_speech_seconds:
             raise ValueError("speech.max_segment_seconds must be at least twice speech.min_speech_seconds")

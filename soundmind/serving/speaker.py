@@ -20,6 +20,7 @@ from soundmind.errors import SpeakerProfileError
 from soundmind.features.frames import FRAMES_FAMILY
 from soundmind.features.normalise import FLAT_BAND, VECTOR_FLOOR, stacked_frames, standardise, statistics
 from soundmind.files import write_json
+from soundmind.params import is_int
 from soundmind.paths import PRIOR_FILE
 
 PROFILE_FORMAT = "soundmind speaker profile"
@@ -62,7 +63,7 @@ def adapted_weight(clips: int | np.ndarray, blend_clips: int) -> float | np.ndar
 
 def _clip_count(payload: dict[str, Any], key: str) -> int:
     value = payload[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_int(value) or value < 0:
         raise ValueError(f"{key} must be a whole number of 0 or more, got {value!r}")
     return value
 
@@ -219,7 +220,7 @@ class SpeakerProfile:
         if not isinstance(payload, dict) or payload.get("format") != PROFILE_FORMAT or payload.get("version") != PROFILE_VERSION:
             raise ValueError(f"expected format {PROFILE_FORMAT!r} version {PROFILE_VERSION}")
         clips, families = payload["clips"], payload["families"]
-        if isinstance(clips, bool) or not isinstance(clips, int) or clips < 1 or not families:
+        if not is_int(clips) or clips < 1 or not families:
             raise ValueError("it needs a positive clip count and at least one feature family")
         statistics_, settings = {}, {}
         for family, entry in families.items():

