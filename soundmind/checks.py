@@ -121,6 +121,8 @@ def validate_ensemble_params(name: str, params: dict[str, Any], trained_models: 
     rounds = params["selection_rounds"]
     if not is_int(rounds) or rounds <= 0:
         raise ParamsError(f"params.yaml: '{prefix}.selection_rounds' must be a positive integer, got {rounds!r}.")
+    if not isinstance(params.get("channel_shifted_val", False), bool):
+        raise ParamsError(f"params.yaml: '{prefix}.channel_shifted_val' must be true or false, got {params['channel_shifted_val']!r}.")
 
 
 def check_train(models: Any, n_mels: int = 64) -> None:
@@ -166,6 +168,8 @@ def check_cv(params: dict[str, Any]) -> None:
     if not isinstance(protocols, list) or not protocols or not set(protocols) <= set(CV_PROTOCOLS):
         raise ParamsError(f"params.yaml: 'cv.protocols' must be a non-empty list of {', '.join(CV_PROTOCOLS)}, got {protocols!r}.")
     require_positive_int(params, "cv.ensemble_rounds")
+    if not isinstance(require(params, "cv.channel_shifted_val"), bool):
+        raise ParamsError(f"params.yaml: 'cv.channel_shifted_val' must be true or false, got {params['cv']['channel_shifted_val']!r}.")
     check_cv_models(require(params, "cv.models"), require(params, "train"))
     if any(params["train"][name]["architecture"] in FRAME_ARCHITECTURES for name in params["cv"]["models"]):
         require_positive_int(params, "cv.crnn_seeds")
@@ -226,6 +230,7 @@ def check_speech(params: dict[str, Any]) -> None:
 def check_params(params: dict[str, Any]) -> None:
     """Refuse the first bad value in any block with one sentence naming its key."""
     from soundmind.data.augment import augment_settings_from_params
+    from soundmind.data.channel import channel_settings_from_params
     from soundmind.features.parallel import backend_from_params
     from soundmind.features.spectral import feature_settings_from_params
 
@@ -236,6 +241,7 @@ def check_params(params: dict[str, Any]) -> None:
     require_choice(params, "data.on_bad_file", ON_BAD_FILE)
     check_split(params)
     augment_settings_from_params(params)
+    channel_settings_from_params(params)
     try:
         feature_settings_from_params(params)
     except ValueError as error:

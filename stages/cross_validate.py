@@ -4,7 +4,8 @@ from soundmind.evaluation.cv import (
     cross_validate, cv_model_specs, fold_accuracy, fold_accuracy_by_model, with_cv_training_length,
 )
 from soundmind.evaluation.plots import save_cv_png
-from soundmind.features.frame_store import frame_settings_dict, load_family_inputs
+from soundmind.features.frame_store import frame_settings_dict, load_family_inputs, load_shifted_inputs
+from soundmind.features.tables import family_table_path, table_settings
 from soundmind.files import write_json, write_table
 from soundmind.params import load_params, require, require_positive_int
 from soundmind.paths import CV_PLOT, CV_REPORT, cv_folds_table
@@ -21,8 +22,13 @@ def main() -> None:
     if expected_frames:
         models = with_cv_training_length(models, require_positive_int(params, "cv.crnn_epochs"),
                                          require(params, "cv.crnn_min_epochs"))
+    tables = load_family_inputs(families, expected_frames=expected_frames)
+    shifted = None
+    if require(params, "cv.channel_shifted_val"):
+        settings = {family: table_settings(family_table_path(family)) for family in families}
+        shifted = load_shifted_inputs(families, settings)
     report = cross_validate(
-        load_family_inputs(families, expected_frames=expected_frames), models,
+        tables, models, shifted_tables=shifted,
         n_folds=require_positive_int(params, "cv.folds"), protocols=tuple(protocols),
         ensemble_rounds=require_positive_int(params, "cv.ensemble_rounds"), seed=require(params, "base.seed"),
         crnn_seeds=require_positive_int(params, "cv.crnn_seeds") if expected_frames else 1,
@@ -34,7 +40,10 @@ def main() -> None:
     save_cv_png(long_table, CV_PLOT)
     for protocol in protocols:
         for model, summary in report[protocol]["summary"].items():
-            print(f"{protocol:>18} {model:>18}: accuracy {summary['accuracy_mean']:.4f} ± {summary['accuracy_std']:.4f}")
+            shifted_figure = (f", channel-shifted {summary['shifted_accuracy_mean']:.4f}"
+                              if "shifted_accuracy_mean" in summary else "")
+            print(f"{protocol:>18} {model:>18}: accuracy {summary['accuracy_mean']:.4f} ± {summary['accuracy_std']:.4f}"
+                  f"{shifted_figure}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 from soundmind.evaluation.metrics import describe, evaluate_models
 from soundmind.evaluation.plots import save_confusion_png, save_per_class_png
-from soundmind.features.frame_store import load_family_inputs
+from soundmind.features.frame_store import load_family_inputs, load_shifted_inputs
+from soundmind.features.tables import family_table_path, table_settings
 from soundmind.files import write_json, write_table
 from soundmind.models.bundle import load_bundle
 from soundmind.params import load_params, model_names
@@ -12,8 +13,9 @@ from soundmind.stage import run_stage
 
 def main() -> None:
     bundles = {name: load_bundle(MODELS / name) for name in model_names(load_params())}
-    tables = load_family_inputs({"rich"}.union(*(bundle.required_families() for bundle in bundles.values())))
-    evaluation = evaluate_models(bundles, tables)
+    families = {"rich"}.union(*(bundle.required_families() for bundle in bundles.values()))
+    settings = {family: table_settings(family_table_path(family)) for family in families}
+    evaluation = evaluate_models(bundles, load_family_inputs(families), load_shifted_inputs(families, settings))
     for name, metrics in evaluation.metrics.items():
         write_table(evaluation.predictions[name], PREDICTIONS / f"{name}.csv")
         title = f"{name} on test actors {evaluation.test_actors}"

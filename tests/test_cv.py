@@ -121,3 +121,55 @@ def test_cross_validation_gives_only_the_crnn_its_own_shorter_schedule():
     assert shortened["crnn"] == {"architecture": "crnn", "epochs": 2, "min_epochs": 1, "warmup_epochs": 1}
     assert shortened["svm_rich"] == models["svm_rich"]
     assert models["crnn"]["epochs"] == 30  # the train.crnn recipe itself is left alone
+
+
+def channel_test_tables(seed: int = 0) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Two feature families: 'studio' carries a strong emotion cue in clean clips that the shifted channel wipes
+    out; 'robust' carries a weaker cue that survives it. Each clip has one shifted copy in both."""
+    rng = np.random.default_rng(seed)
+    clean = {"studio": [], "robust": []}
+    shifted = {"studio": [], "robust": []}
+    for actor in range(1, 7):
+        for label, emotion in enumerate(EMOTIONS):
+            for index in range(4):
+                clip = f"{actor:02d}-{emotion}-{index}"
+                meta = {"source_clip": clip, "actor": actor, "gender": "male", "split": "train", "emotion": emotion}
+                studio, robust = rng.normal(size=8), rng.normal(size=8)
+                studio[label] += 4.0
+                robust[label] += 1.5
+                copy_robust = rng.normal(size=8)
+                copy_robust[label] += 1.5
+                for family, values, copy in (("studio", studio, rng.normal(size=8)), ("robust", robust, copy_robust)):
+                    clean[family].append({"clip_id": clip, **meta, "augmentation": "none",
+                                          **{f"value_{column}": values[column] for column in range(8)}})
+                    shifted[family].append({"clip_id": f"{clip}_room", **meta, "augmentation": "room",
+                                            **{f"value_{column}": copy[column] for column in range(8)}})
+    return ({family: pd.DataFrame(rows) for family, rows in clean.items()},
+            {family: pd.DataFrame(rows) for family, rows in shifted.items()})
+
+
+def test_weights_chosen_with_shifted_val_clips_favour_the_member_that_survives_the_channel():
+    clean, shifted = channel_test_tables()
+    models = {"studio_model": {"features": "studio", "architecture": "logistic", "C": [1.0]},
+              "robust_model": {"features": "robust", "architecture": "logistic", "C": [1.0]}}
+    options = dict(n_folds=3, protocols=("plain",), ensemble_rounds=10, seed=0)
+    clean_only = cross_validate(clean, models, **options)["plain"]
+    with_shift = cross_validate(clean, models, shifted_tables=shifted, **options)["plain"]
+
+    def robust_weight(report):
+        return sum(fold["ensemble"]["weights"]["robust_model"] for fold in report["per_fold"])
+
+    assert robust_weight(with_shift) > robust_weight(clean_only)
+    summary = with_shift["summary"]
+    # The studio model is near chance on the shifted copies, the robust one is not; the clean report has no such figure.
+    assert summary["robust_model"]["shifted_accuracy_mean"] > summary["studio_model"]["shifted_accuracy_mean"] + 0.15
+    assert {"shifted_accuracy_mean", "shifted_accuracy_std"} <= set(summary["ensemble"])
+    assert "shifted_accuracy_mean" not in clean_only["summary"]["ensemble"]
+
+
+def test_shifted_tables_without_a_copy_of_every_clip_are_refused():
+    clean, shifted = channel_test_tables()
+    shifted = {family: table.iloc[1:] for family, table in shifted.items()}
+    with pytest.raises(ValueError, match="one copy of each original clip"):
+        cross_validate(clean, {"robust_model": {"features": "robust", "architecture": "logistic", "C": [1.0]}},
+                       n_folds=3, protocols=("plain",), ensemble_rounds=5, seed=0, shifted_tables=shifted)

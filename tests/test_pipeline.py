@@ -310,3 +310,24 @@ def test_the_speaker_prior_holds_every_adapted_family_from_the_training_actors(t
     # The settings each family was extracted with, which an adapted bundle's must equal.
     assert set(prior["settings"]) == set(widths) and prior["settings"]["frames"]["n_mels"] == n_mels
     assert all(value >= 0 and np.isfinite(value) for values in prior["deviations"].values() for value in values)
+
+
+def test_every_original_clip_has_one_channel_shifted_copy_seen_by_selection_and_scored_on_test(tiny_project):
+    manifest = pd.read_parquet(tiny_project / "data/raw/manifest.parquet")
+    shifted = pd.read_parquet(tiny_project / "data/shifted/manifest.parquet")
+    assert sorted(shifted["source_clip"]) == sorted(manifest["clip_id"])
+    for family in ("rich", "mfcc40", "compare", "egemaps", "frames/index"):
+        table = pd.read_parquet(tiny_project / f"features/shifted/{family}.parquet")
+        assert table["clip_id"].tolist() == sorted(shifted["clip_id"])
+        assert (table["augmentation"] != "none").all()
+    clean = pd.read_parquet(tiny_project / "features/rich.parquet").set_index("clip_id")
+    copies = pd.read_parquet(tiny_project / "features/shifted/rich.parquet")
+    # A copy keeps its clip's split: a test actor's copy never enters a choice.
+    assert (copies["split"].to_numpy() == clean.loc[copies["source_clip"], "split"].to_numpy()).all()
+    summary = json.loads((tiny_project / "reports/training/ensemble.json").read_text())
+    assert 0.0 <= summary["shifted_val_accuracy"] <= 1.0
+    assert set(summary["member_shifted_val_accuracy"]) == set(summary["member_val_accuracy"])
+    metrics = json.loads((tiny_project / "reports/metrics.json").read_text())
+    assert all(0.0 <= figures["channel_shifted"]["accuracy"] <= 1.0 for figures in metrics.values())
+    cv = json.loads((tiny_project / "reports/cv.json").read_text())
+    assert "shifted_accuracy_mean" in cv["plain"]["summary"]["ensemble"]

@@ -103,20 +103,25 @@ class FrameView:
 
 
 def crnn_on_fold(
-    spec: dict[str, Any], view: FrameView, masks: dict[str, np.ndarray], labels: np.ndarray, protocol: str, seeds: list[int]
-) -> tuple[float, np.ndarray, np.ndarray]:
+    spec: dict[str, Any], views: dict[str, FrameView], masks: dict[str, np.ndarray], labels: np.ndarray, protocol: str,
+    seeds: list[int],
+) -> tuple[float, dict[str, np.ndarray]]:
     """Train ``seeds`` CRNNs on the fold's train clips, each keeping its epoch best on the val clips; return their
-    averaged val accuracy and their averaged val and test probabilities."""
+    averaged val accuracy and their averaged probabilities of every other (view, split) pair, keyed like
+    ``split_probabilities``."""
     # Imported here: only a cross-validation with a CRNN loads TensorFlow.
     from soundmind.models.crnn_training import fold_probabilities
 
-    clips = view.for_protocol(protocol)
-    part = {name: [clips[row] for row in np.flatnonzero(mask)] for name, mask in masks.items()}
-    return fold_probabilities(
-        spec, seeds, train_clips=part["train"], train_y=labels[masks["train"]], val_clips=part["val"],
-        val_y=labels[masks["val"]], test_clips=part["test"],
-        crop_frames=FrameSettings(**view.settings).frames_in(spec["crop_seconds"]),
+    clips = {view_name: view.for_protocol(protocol) for view_name, view in views.items()}
+    part = {(view_name, split): [clips[view_name][row] for row in np.flatnonzero(mask)]
+            for view_name in views for split, mask in masks.items()}
+    val_accuracy, probabilities = fold_probabilities(
+        spec, seeds, train_clips=part["clean", "train"], train_y=labels[masks["train"]], val_clips=part["clean", "val"],
+        val_y=labels[masks["val"]],
+        scored={f"{view_name}/{split}": part[view_name, split] for view_name, split in part if split != "train"},
+        crop_frames=FrameSettings(**views["clean"].settings).frames_in(spec["crop_seconds"]),
     )
+    return val_accuracy, probabilities
 
 
 def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -130,33 +135,49 @@ def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) ->
 
 
 def run_fold(
-    fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, Any], *, labels: np.ndarray,
+    fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, dict[str, Any]], *, labels: np.ndarray,
     actors: np.ndarray, protocol: str, ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
 ) -> dict[str, Any]:
-    """Every model of ``models`` on one fold, plus their soft-voting ensemble weighted on val actors."""
+    """Every model of ``models`` on one fold, plus their soft-voting ensemble weighted on val actors.
+
+    ``views`` maps "clean" (and "shifted", the channel-shifted copies in the same clip order, where given) to each
+    feature family's view. With shifted copies, the ensemble's weights are chosen on the val actors' clean and
+    shifted clips together (as train-ensemble's are), and every model's and the ensemble's test accuracy on the
+    shifted copies of the test actors is reported as ``shifted_accuracy``."""
     test, val = np.isin(actors, fold.test_actors), np.isin(actors, fold.val_actors)
     train = ~(test | val)
-    results, val_probabilities, test_probabilities = {}, {}, {}
+    masks = {"train": train, "val": val, "test": test}
+    results, probabilities = {}, {}
     for name, spec in models.items():
+        family_views = {view_name: family[spec["features"]] for view_name, family in views.items()}
         if spec["architecture"] in FRAME_ARCHITECTURES:
             seeds = training_seeds(seed, crnn_seeds)
-            val_accuracy, val_probabilities[name], test_probabilities[name] = crnn_on_fold(
-                spec, views[spec["features"]], {"train": train, "val": val, "test": test}, labels, protocol, seeds
+            val_accuracy, probabilities[name] = crnn_on_fold(spec, family_views, masks, labels, protocol, seeds)
+            results[name] = {"seeds": seeds, "val_accuracy": round(float(val_accuracy), 4)}
+        else:
+            matrices = {view_name: view.for_protocol(protocol) for view_name, view in family_views.items()}
+            val_accuracy, chosen, model = fit_with_selection(
+                spec, train_x=matrices["clean"][train], train_y=labels[train], val_x=matrices["clean"][val],
+                val_y=labels[val], seed=seed, train_groups=actors[train],
             )
-            results[name] = {"seeds": seeds, "val_accuracy": round(float(val_accuracy), 4),
-                             **scores(labels[test], test_probabilities[name])}
-            continue
-        matrix = views[spec["features"]].for_protocol(protocol)
-        val_accuracy, chosen, model = fit_with_selection(
-            spec, train_x=matrix[train], train_y=labels[train], val_x=matrix[val], val_y=labels[val], seed=seed,
-            train_groups=actors[train],
-        )
-        val_probabilities[name] = model.predict_proba(matrix[val])
-        test_probabilities[name] = model.predict_proba(matrix[test])
-        results[name] = {"C": chosen, "val_accuracy": round(float(val_accuracy), 4),
-                         **scores(labels[test], test_probabilities[name])}
-    weights = greedy_weights(val_probabilities, labels[val], ensemble_rounds)
-    results["ensemble"] = {"weights": weights, **scores(labels[test], weighted_vote(test_probabilities, weights))}
+            probabilities[name] = {f"{view_name}/{split}": model.predict_proba(matrix[masks[split]])
+                                   for view_name, matrix in matrices.items() for split in ("val", "test")}
+            results[name] = {"C": chosen, "val_accuracy": round(float(val_accuracy), 4)}
+        results[name].update(fold_scores(probabilities[name], labels[test]))
+    selection = [f"{view_name}/val" for view_name in views]
+    weights = greedy_weights({name: np.concatenate([member[key] for key in selection]) for name, member in probabilities.items()},
+                             np.concatenate([labels[val]] * len(selection)), ensemble_rounds)
+    voted = {key: weighted_vote({name: member[key] for name, member in probabilities.items()}, weights)
+             for key in next(iter(probabilities.values()))}
+    results["ensemble"] = {"weights": weights, **fold_scores(voted, labels[test])}
+    return results
+
+
+def fold_scores(probabilities: dict[str, np.ndarray], test_labels: np.ndarray) -> dict[str, float]:
+    """A model's test scores on the clean clips, and its accuracy on the shifted copies where it scored them."""
+    results = scores(test_labels, probabilities["clean/test"])
+    if "shifted/test" in probabilities:
+        results["shifted_accuracy"] = scores(test_labels, probabilities["shifted/test"])["accuracy"]
     return results
 
 
@@ -180,44 +201,68 @@ def summarise(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
             "accuracy_mean": round(float(accuracies.mean()), 4), "accuracy_std": round(float(accuracies.std()), 4),
             "macro_f1_mean": round(float(macro_f1.mean()), 4), "macro_f1_std": round(float(macro_f1.std()), 4),
         }
+        if "shifted_accuracy" in per_fold[0][name]:
+            shifted = np.array([fold[name]["shifted_accuracy"] for fold in per_fold])
+            summary[name].update(shifted_accuracy_mean=round(float(shifted.mean()), 4),
+                                 shifted_accuracy_std=round(float(shifted.std()), 4))
     return summary
+
+
+def family_view(table: Any, rows: pd.DataFrame, actors: np.ndarray) -> FeatureView | FrameView:
+    """One family's view of ``rows`` (the frame store duck-typed by its ``frames_of``)."""
+    if hasattr(table, "frames_of"):
+        return FrameView(table.frames_of(rows["clip_id"].tolist()), actors, table.settings)
+    return FeatureView(rows.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64), actors)
+
+
+def table_rows(table: Any) -> pd.DataFrame:
+    return table.index if hasattr(table, "frames_of") else table
 
 
 def aligned_views(tables: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """Return the original clips only, in one clip order for every table (and the frame store, duck-typed by
     its ``frames_of``); returns the views, labels and actors."""
-    def original_rows(table: Any) -> pd.DataFrame:
-        rows = table.index if hasattr(table, "frames_of") else table
-        return rows[rows["augmentation"] == "none"].sort_values("clip_id").reset_index(drop=True)
-
-    originals = {name: original_rows(table) for name, table in tables.items()}
+    originals = {name: table_rows(table).query("augmentation == 'none'").sort_values("clip_id").reset_index(drop=True)
+                 for name, table in tables.items()}
     reference = next(iter(originals.values()))
     for name, table in originals.items():
         if not table["clip_id"].equals(reference["clip_id"]):
             raise ValueError(f"feature table {name!r} does not hold the same clips as the others")
     actors = reference["actor"].to_numpy()
-    views = {
-        name: FrameView(tables[name].frames_of(rows["clip_id"].tolist()), actors, tables[name].settings)
-        if hasattr(tables[name], "frames_of")
-        else FeatureView(rows.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64), actors)
-        for name, rows in originals.items()
-    }
+    views = {name: family_view(tables[name], rows, actors) for name, rows in originals.items()}
     return views, encode_labels(reference["emotion"]), actors
+
+
+def aligned_shifted_views(shifted_tables: dict[str, Any], clip_ids: pd.Series, actors: np.ndarray) -> dict[str, Any]:
+    """Return each family's view of the channel-shifted copies, one per original clip in ``clip_ids``'s order."""
+    views = {}
+    for name, table in shifted_tables.items():
+        rows = table_rows(table).sort_values("source_clip").reset_index(drop=True)
+        if not rows["source_clip"].equals(clip_ids.reset_index(drop=True)):
+            raise ValueError(f"the channel-shifted {name!r} table does not hold one copy of each original clip")
+        views[name] = family_view(table, rows, actors)
+    return views
 
 
 def cross_validate(
     tables: dict[str, pd.DataFrame], models: dict[str, dict[str, Any]], *,
     n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
+    shifted_tables: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return every model's and their ensemble's figures per fold and over folds, for each protocol
-    (a CRNN averaged over ``crnn_seeds`` seeds per fold)."""
+    (a CRNN averaged over ``crnn_seeds`` seeds per fold). With ``shifted_tables`` (one channel-shifted copy of
+    each clip), ensemble weights are chosen on clean and shifted val clips, and shifted test accuracy is reported."""
     unknown = sorted(set(protocols) - set(CV_PROTOCOLS))
     if unknown:
         raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(CV_PROTOCOLS)}.")
     for name, spec in models.items():
         if spec.get("features") not in tables:
             raise ParamsError(f"params.yaml: 'cv.models.{name}.features' must be one of {', '.join(tables)}.")
-    views, labels, actors = aligned_views(tables)
+    clean_views, labels, actors = aligned_views(tables)
+    views = {"clean": clean_views}
+    if shifted_tables is not None:
+        clip_ids = table_rows(next(iter(tables.values()))).query("augmentation == 'none'")["clip_id"].sort_values()
+        views["shifted"] = aligned_shifted_views(shifted_tables, clip_ids, actors)
     folds = make_folds(sorted(set(actors.tolist())), n_folds)
     report: dict[str, Any] = {"folds": [{"test_actors": list(fold.test_actors), "val_actors": list(fold.val_actors)}
                                         for fold in folds]}

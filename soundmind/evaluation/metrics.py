@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support, recall_score
 
+from soundmind.errors import StaleFeaturesError
 from soundmind.features.tables import family_matrices, held_out_rows
 from soundmind.models.seeds import spread_of
 
@@ -109,17 +110,30 @@ class Evaluation:
     test_actors: list[int]
 
 
-def evaluate_models(bundles: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Evaluation:
+def evaluate_models(
+    bundles: dict[str, Any], tables: dict[str, pd.DataFrame], shifted_tables: dict[str, Any] | None = None
+) -> Evaluation:
     """Score every bundle on the test actors' original clips (the rows of the rich table, which every
-    family's table shares) and return their metrics and predictions."""
+    family's table shares) and return their metrics and predictions; with ``shifted_tables``, each model's
+    figures on the channel-shifted copies of the same clips too (``channel_shifted``)."""
     rows = held_out_rows(tables["rich"])
     clip_ids, actual = rows["clip_id"].tolist(), rows["emotion"].tolist()
     features = family_matrices(tables, clip_ids)
     test_actors = sorted(int(actor) for actor in rows["actor"].unique())
+    shifted = None
+    if shifted_tables is not None:
+        shifted_rows = shifted_tables["rich"].query("split == 'test'").sort_values("source_clip")
+        if shifted_rows["source_clip"].tolist() != sorted(clip_ids):
+            raise StaleFeaturesError("features/shifted does not hold one copy of each test clip; run extract-shifted again.")
+        shifted = family_matrices(shifted_tables, shifted_rows["clip_id"].tolist()), shifted_rows["emotion"].tolist()
     metrics, predictions = {}, {}
     for name, bundle in bundles.items():
         metrics[name], predicted = evaluate_bundle(bundle, features, actual)
         metrics[name]["test_actors"] = test_actors
+        if shifted is not None:
+            figures = classification_metrics(shifted[1], _labels_of(bundle.probabilities(shifted[0]), bundle.labels),
+                                             bundle.labels)
+            metrics[name]["channel_shifted"] = {"accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"]}
         predictions[name] = predictions_table(clip_ids, actual, predicted)
     return Evaluation(metrics, predictions, test_actors)
 
@@ -129,4 +143,6 @@ def describe(name: str, metrics: dict[str, Any]) -> str:
     seeds = metrics.get("seeds")
     over_seeds = (f"; {seeds['count']} seeds alone: {seeds['accuracy']['mean']:.4f} ± {seeds['accuracy']['std']:.4f}"
                   if seeds else "")
-    return f"{name}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}{over_seeds}"
+    shifted = (f"; channel-shifted copies: accuracy {metrics['channel_shifted']['accuracy']:.4f}"
+               if "channel_shifted" in metrics else "")
+    return f"{name}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}{over_seeds}{shifted}"

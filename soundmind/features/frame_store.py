@@ -26,7 +26,7 @@ from soundmind.features.tables import (
     write_feature_table,
 )
 from soundmind.files import built_in_staging
-from soundmind.paths import FEATURES
+from soundmind.paths import FEATURES, SHIFTED_FEATURES
 
 FRAMES_ARRAY = "frames.npy"
 INDEX_FILE = "index.parquet"
@@ -95,3 +95,11 @@ def load_family_inputs(
     if FRAMES_FAMILY in families:
         inputs[FRAMES_FAMILY] = load_frame_store(family_table_path(FRAMES_FAMILY, features_dir).parent, expected_frames)
     return inputs
+
+
+def load_shifted_inputs(families: set[str] | list[str], clean_settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Return the channel-shifted copies' inputs (features/shifted/), each refused when it was made with other
+    settings than its clean table's ``clean_settings[family]``: a choice made on them must see the same features."""
+    for family in set(families) - {FRAMES_FAMILY}:
+        require_current_table(family_table_path(family, SHIFTED_FEATURES), clean_settings[family])
+    return load_family_inputs(families, SHIFTED_FEATURES, expected_frames=clean_settings.get(FRAMES_FAMILY))

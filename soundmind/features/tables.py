@@ -83,15 +83,20 @@ def clips_to_featurise(manifest: pd.DataFrame, splits: pd.DataFrame, augmented: 
     originals = manifest.assign(
         source_clip=manifest["clip_id"], augmentation="none", origin="raw", split=manifest["clip_id"].map(split_of)
     )
-    gender_of = manifest.set_index("clip_id")["gender"]
-    copies = augmented.assign(
-        gender=augmented["source_clip"].map(gender_of),
-        split=augmented["source_clip"].map(split_of),
-        origin="augmented",
-    )
     columns = METADATA_COLUMNS + ["path", "origin"]
-    table = pd.concat([originals[columns], copies[columns]], ignore_index=True)
+    table = pd.concat([originals[columns], copies_to_featurise(manifest, splits, augmented, "augmented")], ignore_index=True)
     return table.sort_values("clip_id").reset_index(drop=True)
+
+
+def copies_to_featurise(manifest: pd.DataFrame, splits: pd.DataFrame, copies: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Return copies of original clips (augmented, or channel-shifted) with their source clip's split and gender,
+    sorted by clip id, with each row's relative ``path`` and its ``origin`` folder."""
+    split_of = splits.set_index("clip_id")["split"]
+    gender_of = manifest.set_index("clip_id")["gender"]
+    rows = copies.assign(
+        gender=copies["source_clip"].map(gender_of), split=copies["source_clip"].map(split_of), origin=origin,
+    )
+    return rows[METADATA_COLUMNS + ["path", "origin"]].sort_values("clip_id").reset_index(drop=True)
 
 
 def original_clips(manifest: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:

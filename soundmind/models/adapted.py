@@ -100,7 +100,9 @@ def train_adapted_ensemble(members: dict[str, AnyBundle], params: dict[str, Any]
     """The ``train_adapted.ensemble`` recipe (its own members, rounds) over the adapted ``members``, every weight
     chosen on the val actors' speaker-normalised features by the plain ensemble's selection code."""
     base = require(params, "train_adapted.ensemble")
-    recipe = {**require(params, f"train.{base}"), "members": sorted(members)}
+    # Its weights are chosen on the clean val actors only (channel-shifted copies are not speaker-normalised here).
+    recipe = {**{key: value for key, value in require(params, f"train.{base}").items() if key != "channel_shifted_val"},
+              "members": sorted(members)}
     tables: dict[str, Any] = {}
     for family in sorted(ensemble_families(recipe, members)):
         path = family_table_path(family)

@@ -98,15 +98,15 @@ def fit_crnn_seeds(
 
 def fold_probabilities(
     params: dict[str, Any], seeds: list[int], *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
-    val_clips: Sequence[np.ndarray], val_y: np.ndarray, test_clips: Sequence[np.ndarray], crop_frames: int,
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """One cross-validation fold: the val accuracy of ``seeds`` CRNNs averaged, and their averaged val and test
-    probabilities (no training curves logged)."""
+    val_clips: Sequence[np.ndarray], val_y: np.ndarray, scored: dict[str, Sequence[np.ndarray]], crop_frames: int,
+) -> tuple[float, dict[str, np.ndarray]]:
+    """One cross-validation fold: the val accuracy of ``seeds`` CRNNs averaged, and their averaged probabilities of
+    each set of ``scored`` clips (no training curves logged)."""
     models, _, summary = fit_crnn_seeds(params, seeds, train_clips=train_clips, train_y=train_y, val_clips=val_clips,
                                         val_y=val_y, crop_frames=crop_frames)
-    averaged = [np.mean(list(seed_window_probabilities(models, clips, crop_frames).values()), axis=0)
-                for clips in (val_clips, test_clips)]
-    return summary["val_accuracy"], averaged[0], averaged[1]
+    averaged = {name: np.mean(list(seed_window_probabilities(models, clips, crop_frames).values()), axis=0)
+                for name, clips in scored.items()}
+    return summary["val_accuracy"], averaged
 
 
 def store_clips(store: FrameStore, speaker_normalised: bool) -> list[np.ndarray]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from soundmind.data.ravdess import EMOTIONS
@@ -29,9 +30,11 @@ def train_ensemble(
     *,
     table_settings: dict[str, dict[str, Any]],
     seed: int,
+    shifted_tables: dict[str, Any] | None = None,
 ) -> tuple[EnsembleBundle, dict[str, Any]]:
     """Fit the ensemble's own scikit-learn members on the train split, then choose every member's weight on
-    val actors; return the ensemble bundle and its training summary.
+    val actors (their clean clips, plus their channel-shifted copies from ``shifted_tables`` where given);
+    return the ensemble bundle and its training summary.
 
     ``table_settings`` are the settings each of ``tables`` recorded: the trained members must have been
     trained on features made with the same ones, and the bundle records them.
@@ -60,17 +63,26 @@ def train_ensemble(
         )
     val_features = family_matrices(tables, val_ids)
     val_probabilities = {member_name: member.probabilities(val_features) for member_name, member in members.items()}
-    weights = greedy_weights(val_probabilities, val_labels, params["selection_rounds"])
-    ensemble_val = weighted_vote(val_probabilities, weights).argmax(axis=1)
-    member_val_accuracy = {
-        member_name: round(float((probabilities.argmax(axis=1) == val_labels).mean()), 6)
-        for member_name, probabilities in val_probabilities.items()
-    }
+    selection_probabilities, selection_labels = val_probabilities, val_labels
+    if shifted_tables is not None:
+        shifted_rows = shifted_val_rows(shifted_tables)
+        shifted_labels = encode_labels(shifted_rows["emotion"])
+        shifted_features = family_matrices(shifted_tables, shifted_rows["clip_id"].tolist())
+        shifted_probabilities = {member_name: member.probabilities(shifted_features) for member_name, member in members.items()}
+        selection_probabilities = {member_name: np.concatenate([val_probabilities[member_name], shifted_probabilities[member_name]])
+                                   for member_name in members}
+        selection_labels = np.concatenate([val_labels, shifted_labels])
+    weights = greedy_weights(selection_probabilities, selection_labels, params["selection_rounds"])
+    member_val_accuracy = accuracy_by_member(val_probabilities, val_labels)
     summary = {
-        "val_accuracy": round(float((ensemble_val == val_labels).mean()), 6),
+        "val_accuracy": round(float((weighted_vote(val_probabilities, weights).argmax(axis=1) == val_labels).mean()), 6),
         "member_val_accuracy": member_val_accuracy,
         "weights": weights,
     }
+    if shifted_tables is not None:
+        summary["shifted_val_accuracy"] = round(float(
+            (weighted_vote(shifted_probabilities, weights).argmax(axis=1) == shifted_labels).mean()), 6)
+        summary["member_shifted_val_accuracy"] = accuracy_by_member(shifted_probabilities, shifted_labels)
     metadata = {"name": name, "feature_set": "rich", "sample_rate": sample_rate, "params": params,
                 "feature_settings": feature_settings,
                 "val_accuracy": summary["val_accuracy"], "member_val_accuracy": member_val_accuracy}
@@ -82,6 +94,21 @@ def train_ensemble(
             score_one_clip_at_a_time(member.pipeline)
     voting_weights = {member_name: weights[member_name] for member_name in voting}
     return EnsembleBundle(voting, voting_weights, list(EMOTIONS), metadata), summary
+
+
+def accuracy_by_member(probabilities: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, float]:
+    """Return each member's accuracy (its probabilities' argmax against integer ``labels``)."""
+    return {name: round(float((member.argmax(axis=1) == labels).mean()), 6) for name, member in probabilities.items()}
+
+
+def shifted_val_rows(shifted_tables: dict[str, Any]) -> pd.DataFrame:
+    """Return the channel-shifted copies of the val actors' clips, sorted by clip id (any family lists them)."""
+    table = next(iter(shifted_tables.values()))
+    rows = table.index if hasattr(table, "frames_of") else table
+    shifted = rows[rows["split"] == "val"].sort_values("clip_id")
+    if shifted.empty:
+        raise ParamsError("the channel-shifted features hold no val clips; run shift-channels and extract-shifted again.")
+    return shifted
 
 
 def ensemble_families(params: dict[str, Any], trained_members: dict[str, AnyBundle]) -> set[str]:

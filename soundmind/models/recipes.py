@@ -8,7 +8,9 @@ from typing import Any
 import pandas as pd
 
 from soundmind.data.ravdess import EMOTIONS
-from soundmind.features.frame_store import FRAMES_FAMILY, frame_settings_dict, load_frame_store, load_family_inputs
+from soundmind.features.frame_store import (
+    FRAMES_FAMILY, frame_settings_dict, load_family_inputs, load_frame_store, load_shifted_inputs,
+)
 from soundmind.features.sets import feature_family, feature_names
 from soundmind.features.tables import (
     encode_labels,
@@ -40,9 +42,10 @@ def train_named_model(name: str, params: dict[str, Any]) -> TrainingResult:
         model_params = {**model_params, "members": ensemble_members(require(params, "train"), name)}
         members = {member: load_bundle(MODELS / member) for member in model_params["members"]}
         families = ensemble_families(model_params, members)
+        settings = {family: table_settings(family_table_path(family)) for family in families}
         bundle, summary = train_ensemble(
-            name, model_params, members, load_family_inputs(families),
-            table_settings={family: table_settings(family_table_path(family)) for family in families}, seed=seed,
+            name, model_params, members, load_family_inputs(families), table_settings=settings, seed=seed,
+            shifted_tables=load_shifted_inputs(families, settings) if model_params.get("channel_shifted_val") else None,
         )
         return TrainingResult(bundle=bundle, histories={}, summary=summary)
     if architecture in FRAME_ARCHITECTURES:
