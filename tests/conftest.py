@@ -95,13 +95,26 @@ def copy_built_project(tiny_project: Path, destination: Path) -> Path:
     return destination
 
 
-def run_dvc(project: Path, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
-    # A guard against a hung run, not a speed target: the whole tiny pipeline takes minutes on 2 idle cores, and
-    # far longer on a busy machine.
+# A guard against a hung run, not a speed target: the whole tiny pipeline takes minutes on 2 idle cores, and far
+# longer on a busy machine.
+DVC_TIMEOUT_SECONDS = 2400
+
+
+def run_dvc(
+    project: Path, *arguments: str, check: bool = True, running: list[subprocess.Popen] | None = None
+) -> subprocess.CompletedProcess:
+    """Run one DVC command in ``project``; ``running``, where given, gets its process (so that it can be killed)."""
     with dvc_turn(project):
-        result = subprocess.run(
-            [sys.executable, "-m", "dvc", *arguments], cwd=project, capture_output=True, text=True, timeout=2400
-        )
+        process = subprocess.Popen([sys.executable, "-m", "dvc", *arguments], cwd=project, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        if running is not None:
+            running.append(process)
+        try:
+            stdout, stderr = process.communicate(timeout=DVC_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         raise AssertionError(f"dvc {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -147,12 +160,9 @@ def build_tiny_project(shared: Path, running: list[subprocess.Popen]) -> Path:
             shutil.rmtree(folder, ignore_errors=True)
             copy_project(project)
             make_tiny_corpus(project / "data" / "external" / "tiny", actors=TINY_ACTORS)
-            repro = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=project, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-            running.append(repro)
-            log, _ = repro.communicate(timeout=2400)
+            repro = run_dvc(project, "repro", check=False, running=running)
             if repro.returncode != 0:
-                failure.write_text(f"dvc repro exited with {repro.returncode}:\n{log}")
+                failure.write_text(f"dvc repro exited with {repro.returncode}:\n{repro.stdout}\n{repro.stderr}")
                 raise AssertionError(failure.read_text())
             built.touch()
     return project
