@@ -329,5 +329,7 @@ def test_every_original_clip_has_one_channel_shifted_copy_seen_by_selection_and_
     assert set(summary["member_shifted_val_accuracy"]) == set(summary["member_val_accuracy"])
     metrics = json.loads((tiny_project / "reports/metrics.json").read_text())
     assert all(0.0 <= figures["channel_shifted"]["accuracy"] <= 1.0 for figures in metrics.values())
+    conditions = set(copies.loc[copies["split"] == "test", "augmentation"])
+    assert all(set(figures["channel_shifted"]["by_condition"]) == conditions for figures in metrics.values())
     cv = json.loads((tiny_project / "reports/cv.json").read_text())
     assert "shifted_accuracy_mean" in cv["plain"]["summary"]["ensemble"]

@@ -125,17 +125,26 @@ def evaluate_models(
         shifted_rows = shifted_tables["rich"].query("split == 'test'").sort_values("source_clip")
         if shifted_rows["source_clip"].tolist() != sorted(clip_ids):
             raise StaleFeaturesError("features/shifted does not hold one copy of each test clip; run extract-shifted again.")
-        shifted = family_matrices(shifted_tables, shifted_rows["clip_id"].tolist()), shifted_rows["emotion"].tolist()
+        shifted = (family_matrices(shifted_tables, shifted_rows["clip_id"].tolist()), shifted_rows["emotion"].tolist(),
+                   shifted_rows["augmentation"].to_numpy())
     metrics, predictions = {}, {}
     for name, bundle in bundles.items():
         metrics[name], predicted = evaluate_bundle(bundle, features, actual)
         metrics[name]["test_actors"] = test_actors
         if shifted is not None:
-            figures = classification_metrics(shifted[1], _labels_of(bundle.probabilities(shifted[0]), bundle.labels),
-                                             bundle.labels)
-            metrics[name]["channel_shifted"] = {"accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"]}
+            metrics[name]["channel_shifted"] = channel_shifted_figures(bundle, *shifted)
         predictions[name] = predictions_table(clip_ids, actual, predicted)
     return Evaluation(metrics, predictions, test_actors)
+
+
+def channel_shifted_figures(bundle: Any, features: dict[str, Any], actual: list[str], conditions: np.ndarray) -> dict[str, Any]:
+    """A bundle's accuracy and macro-F1 on the channel-shifted copies, and its accuracy under each condition."""
+    predicted = np.array(_labels_of(bundle.probabilities(features), bundle.labels))
+    figures = classification_metrics(actual, predicted, bundle.labels)
+    right = predicted == np.array(actual)
+    return {"accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"],
+            "by_condition": {str(condition): round(float(right[conditions == condition].mean()), 4)
+                             for condition in sorted(set(conditions))}}
 
 
 def describe(name: str, metrics: dict[str, Any]) -> str:
