@@ -231,6 +231,7 @@ def check_params(params: dict[str, Any]) -> None:
     """Refuse the first bad value in any block with one sentence naming its key."""
     from soundmind.data.augment import augment_settings_from_params
     from soundmind.data.channel import channel_settings_from_params
+    from soundmind.features.channel_copies import channel_copy_families
     from soundmind.features.parallel import backend_from_params
     from soundmind.features.spectral import feature_settings_from_params
 
@@ -242,6 +243,9 @@ def check_params(params: dict[str, Any]) -> None:
     check_split(params)
     augment_settings_from_params(params)
     channel_settings_from_params(params)
+    channel_settings_from_params(params, "channel_augment")
+    require_positive_int(params, "channel_augment.copies")
+    channel_copy_families(params)
     try:
         feature_settings_from_params(params)
     except ValueError as error:

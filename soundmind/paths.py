@@ -9,6 +9,7 @@ RAW = DATA / "raw"
 SPLITS_CSV = DATA / "splits.csv"
 AUGMENTED = DATA / "augmented"
 SHIFTED = DATA / "shifted"  # one channel-shifted copy of every original clip (model selection, robustness figures)
+CHANNEL_AUGMENTED = DATA / "channel_augmented"  # training clips through training-only channels (augment-channels)
 FEATURES = Path("features")
 SHIFTED_FEATURES = FEATURES / "shifted"
 MODELS = Path("models")
@@ -31,7 +32,7 @@ EXPORT_REPORT = REPORTS / "export.json"
 CALIBRATION_REPORT = REPORTS / "calibration.json"
 RELIABILITY_TABLE = REPORTS / "calibration_reliability.csv"
 CALIBRATION_PLOTS = REPORTS / "plots" / "calibration"
-MANIFEST_NAME = "manifest.parquet"  # in data/raw/, data/augmented/ and data/shifted/
+MANIFEST_NAME = "manifest.parquet"  # in data/raw/, data/augmented/, data/shifted/ and data/channel_augmented/
 # Files the predictor reads beside the bundles, in whichever models folder it is given (models/ by default).
 SERVING_FILE = "serving.json"
 PRIOR_FILE = "speaker_prior.json"

@@ -5,6 +5,7 @@ from dataclasses import asdict
 import pandas as pd
 
 from soundmind.data.ingest import MANIFEST_NAME, read_manifest
+from soundmind.features.channel_copies import CHANNEL_COPIES_ORIGIN, channel_copy_families, with_channel_copies
 from soundmind.features.parallel import backend_from_params, joblib_backend
 from soundmind.features.sets import feature_names, sets_of_family
 from soundmind.features.spectral import feature_settings_from_params
@@ -16,20 +17,22 @@ from soundmind.features.tables import (
     write_feature_table,
 )
 from soundmind.params import load_params
-from soundmind.paths import AUGMENTED, RAW, SPLITS_CSV
+from soundmind.paths import AUGMENTED, CHANNEL_AUGMENTED, RAW, SPLITS_CSV
 from soundmind.stage import run_stage
 
 
 def main() -> None:
     params = load_params()
     settings = feature_settings_from_params(params)
-    clips = clips_to_featurise(read_manifest(RAW), pd.read_csv(SPLITS_CSV), pd.read_parquet(AUGMENTED / MANIFEST_NAME))
+    manifest, splits = read_manifest(RAW), pd.read_csv(SPLITS_CSV)
+    clips = clips_to_featurise(manifest, splits, pd.read_parquet(AUGMENTED / MANIFEST_NAME))
+    if "rich" in channel_copy_families(params):
+        clips = with_channel_copies(clips, manifest, splits, pd.read_parquet(CHANNEL_AUGMENTED / MANIFEST_NAME))
     parallel = backend_from_params(params)
+    # Absolute paths: Dask workers may run in another folder.
+    roots = {"raw": RAW.resolve(), "augmented": AUGMENTED.resolve(), CHANNEL_COPIES_ORIGIN: CHANNEL_AUGMENTED.resolve()}
     with joblib_backend(**parallel):
-        # Absolute paths: Dask workers may run in another folder.
-        table = extract_rich_table(
-            clips, {"raw": RAW.resolve(), "augmented": AUGMENTED.resolve()}, settings, n_jobs=parallel["n_jobs"]
-        )
+        table = extract_rich_table(clips, roots, settings, n_jobs=parallel["n_jobs"])
     for feature_set in sets_of_family("rich"):
         columns = METADATA_COLUMNS + feature_names(feature_set)
         write_feature_table(table[columns], family_table_path(feature_set), asdict(settings))

@@ -33,7 +33,7 @@ def main() -> None:
     with joblib_backend(**parallel):
         rich = extract_rich_table(clips, roots, feature_settings_from_params(params), n_jobs=parallel["n_jobs"])
         functionals = extract_functional_tables(
-            clips, roots["shifted"], family_settings_from_params(params, "compare")["sample_rate"], tuple(FUNCTIONAL_SETS),
+            clips, roots, family_settings_from_params(params, "compare")["sample_rate"], tuple(FUNCTIONAL_SETS),
             n_jobs=parallel["n_jobs"],
         )
     for feature_set in sets_of_family("rich"):

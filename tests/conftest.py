@@ -42,6 +42,7 @@ def tiny_params(params: dict) -> dict:
     params["split"].update(test_actors=TINY_TEST_ACTORS, val_actors=TINY_VAL_ACTORS)
     params["augment"].update(copies=1, n_jobs=2)
     params["channel_shift"].update(rooms=2, n_jobs=2)
+    params["channel_augment"].update(rooms=2, n_jobs=2)
     params["features"].update(n_jobs=2)
     for model in params["train"].values():
         if model["architecture"] == "baseline":

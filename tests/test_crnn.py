@@ -128,3 +128,27 @@ def test_an_adapted_crnn_scores_the_speakers_normalised_frames_without_standardi
     assert adapted["model"] == "crnn_adapted" and adapted["speaker_profile_clips"] == 4
     np.testing.assert_allclose([adapted["probabilities"][label] for label in EMOTIONS], expected, rtol=1e-5)
     assert not np.allclose(normalised, standardise_per_band(normalised), atol=1e-3)  # per-clip standardising would differ
+
+
+def test_each_epoch_crops_one_version_of_every_clip_original_or_channel_copy():
+    import pandas as pd
+
+    from soundmind.models.crnn_training import AugmentedEpochs, channel_copies_by_clip
+
+    params = {"batch_size": 4, "freq_masks": 0, "freq_mask_bands": 0, "time_masks": 0, "time_mask_frames": 0,
+              "mixup_alpha": 0.0}
+    index = pd.DataFrame({"clip_id": ["a", "a_chan0", "b"], "source_clip": ["a", "a", "b"],
+                          "augmentation": ["none", "narrowband", "none"], "emotion": ["sad", "sad", "angry"]})
+    clips = [np.full((8, 3), 1.0, np.float32), np.full((8, 3), 2.0, np.float32), np.full((8, 3), 3.0, np.float32)]
+    kept, copies = channel_copies_by_clip(index, clips)
+    assert kept["clip_id"].tolist() == ["a", "b"] and [len(others) for others in copies] == [1, 0]
+    batches = AugmentedEpochs([clips[0], clips[2]], np.array([0, 1]), params, 8, seed=0, copies=copies)
+    seen = set()
+    for _ in range(20):
+        batches.on_epoch_end()
+        values = sorted(float(crop.mean()) for crop in batches.inputs)
+        assert len(values) == 2 and values[1] == 3.0  # one version of each clip per epoch; "b" has only itself
+        seen.add(values[0])
+    assert seen == {1.0, 2.0}
+    plain = AugmentedEpochs([clips[0], clips[2]], np.array([0, 1]), params, 8, seed=0)
+    assert sorted(float(crop.mean()) for crop in plain.inputs) == [1.0, 3.0]

@@ -173,3 +173,34 @@ def test_shifted_tables_without_a_copy_of_every_clip_are_refused():
     with pytest.raises(ValueError, match="one copy of each original clip"):
         cross_validate(clean, {"robust_model": {"features": "robust", "architecture": "logistic", "C": [1.0]}},
                        n_folds=3, protocols=("plain",), ensemble_rounds=5, seed=0, shifted_tables=shifted)
+
+
+def copy_test_tables(seed: int = 0) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """One family whose clean clips carry the emotion on columns 0-7 and whose channel-shifted copies carry it on
+    columns 8-15 instead; each clip also has a training channel copy shaped like the shifted ones."""
+    rng = np.random.default_rng(seed)
+    clean, shifted = [], []
+    for actor in range(1, 7):
+        for label, emotion in enumerate(EMOTIONS):
+            for index in range(4):
+                clip = f"{actor:02d}-{emotion}-{index}"
+                meta = {"source_clip": clip, "actor": actor, "gender": "male", "split": "train", "emotion": emotion}
+                for clip_id, augmentation, cue, rows in ((clip, "none", label, clean), (f"{clip}_chan0", "narrowband", 8 + label, clean),
+                                                         (f"{clip}_room", "room", 8 + label, shifted)):
+                    values = rng.normal(size=16)
+                    values[cue] += 4.0
+                    rows.append({"clip_id": clip_id, **meta, "augmentation": augmentation,
+                                 **{f"value_{column}": values[column] for column in range(16)}})
+    return {"voice": pd.DataFrame(clean)}, {"voice": pd.DataFrame(shifted)}
+
+
+def test_plain_folds_train_on_the_channel_copies_and_speaker_normalised_folds_never_do():
+    with_copies, shifted = copy_test_tables()
+    without = {"voice": with_copies["voice"].query("augmentation == 'none'")}
+    models = {"model": {"features": "voice", "architecture": "logistic", "C": [1.0]}}
+    options = dict(n_folds=3, protocols=("plain", "speaker_normalised"), ensemble_rounds=5, seed=0, shifted_tables=shifted)
+    copied, clean_only = cross_validate(with_copies, models, **options), cross_validate(without, models, **options)
+    # The copies teach the plain model the shifted channel's look; without them it is near chance there.
+    assert (copied["plain"]["summary"]["model"]["shifted_accuracy_mean"]
+            > clean_only["plain"]["summary"]["model"]["shifted_accuracy_mean"] + 0.3)
+    assert copied["speaker_normalised"] == clean_only["speaker_normalised"]

@@ -333,3 +333,26 @@ def test_every_original_clip_has_one_channel_shifted_copy_seen_by_selection_and_
     assert all(set(figures["channel_shifted"]["by_condition"]) == conditions for figures in metrics.values())
     cv = json.loads((tiny_project / "reports/cv.json").read_text())
     assert "shifted_accuracy_mean" in cv["plain"]["summary"]["ensemble"]
+
+
+def test_the_listed_families_train_on_channel_copies_of_the_training_actors_only(tiny_project):
+    params = yaml.safe_load((tiny_project / "params.yaml").read_text())
+    families = set(params["channel_augment"]["families"])
+    copies = pd.read_parquet(tiny_project / "data/channel_augmented/manifest.parquet")
+    manifest = pd.read_parquet(tiny_project / "data/raw/manifest.parquet")
+    assert sorted(copies["source_clip"]) == sorted(manifest["clip_id"].repeat(params["channel_augment"]["copies"]))
+    assert set(copies["augmentation"]) <= set(params["channel_augment"]["conditions"])
+    assert families == {"compare", "egemaps", "frames"}  # the shipped default; the rich table stays clean
+    for family in ("rich", "compare", "egemaps", "frames/index"):
+        table = pd.read_parquet(tiny_project / f"features/{family}.parquet")
+        channel = table[table["augmentation"].isin(copies["augmentation"].unique())]
+        expected = family.split("/")[0] in families
+        assert (len(channel) == len(copies)) == expected and (len(channel) == 0) != expected
+    # The CRNN draws a version of each training clip per epoch: its clips are the originals, its copies counted apart;
+    # the adapted twin, whose statistics are its speakers', never sees one.
+    plain = json.loads((tiny_project / "models/crnn/bundle.json").read_text())
+    adapted = json.loads((tiny_project / "models/crnn_adapted/bundle.json").read_text())
+    splits = pd.read_csv(tiny_project / "data/splits.csv")
+    n_train = int((splits["split"] == "train").sum())
+    assert plain["n_train_clips"] == n_train and plain["n_train_channel_copies"] == n_train * params["channel_augment"]["copies"]
+    assert adapted["n_train_clips"] == n_train and adapted["n_train_channel_copies"] == 0

@@ -20,7 +20,14 @@ from tqdm import tqdm
 from soundmind.audio import load_audio, write_flac
 from soundmind.data.augment import clip_generator
 
+# Held out: only the val/test copies of shift-channels pass through these.
 CHANNEL_CONDITIONS = ("telephone", "room", "cheap_microphone")
+# Training only (augment-channels): other codecs (a resampled, bit-crushed line instead of GSM and MP3), another bank
+# of rooms and another family of EQ curves, so that the shifted val copies judge channels no model trained on.
+TRAINING_CONDITIONS = ("narrowband", "reverberant_room", "microphone_eq")
+CONDITIONS_OF_BLOCK = {"channel_shift": CHANNEL_CONDITIONS, "channel_augment": TRAINING_CONDITIONS}
+# Each block's bank of simulated rooms is drawn from a stream of its own: the training rooms are never the held-out ones.
+ROOM_STREAM_OF_BLOCK = {"channel_shift": 0x524F4F4D, "channel_augment": 0x5452524D}
 # Kept below full scale after the channel's gain, as a recorder's limiter would.
 PEAK_LIMIT = 0.99
 
@@ -34,35 +41,39 @@ class ChannelSettings:
     gain_db: tuple[float, float]
     rooms: int
     rt60_seconds: tuple[float, float]
+    # channel_shift (held-out conditions) or channel_augment (training conditions): what it may name, its rooms.
+    block: str = "channel_shift"
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.conditions) - set(CHANNEL_CONDITIONS))
+        known = CONDITIONS_OF_BLOCK[self.block]
+        unknown = sorted(set(self.conditions) - set(known))
         if unknown or not self.conditions:
-            raise ValueError(f"channel_shift.conditions must be a non-empty subset of {CHANNEL_CONDITIONS}, got {list(self.conditions)}")
+            raise ValueError(f"{self.block}.conditions must be a non-empty subset of {known}, got {list(self.conditions)}")
         if self.rooms < 1:
-            raise ValueError(f"channel_shift.rooms must be at least 1, got {self.rooms}")
+            raise ValueError(f"{self.block}.rooms must be at least 1, got {self.rooms}")
         if self.rt60_seconds[0] <= 0:
-            raise ValueError(f"channel_shift.rt60_seconds must be positive, got {list(self.rt60_seconds)}")
+            raise ValueError(f"{self.block}.rt60_seconds must be positive, got {list(self.rt60_seconds)}")
 
 
-def channel_settings_from_params(params: dict) -> ChannelSettings:
-    """Return the ``channel_shift.*`` block as settings; a bad value is refused naming its key."""
+def channel_settings_from_params(params: dict, block: str = "channel_shift") -> ChannelSettings:
+    """Return the ``channel_shift.*`` (or ``channel_augment.*``) block as settings; a bad value is refused naming its key."""
     from soundmind.errors import ParamsError
     from soundmind.params import is_int, require, require_range
 
-    rooms = require(params, "channel_shift.rooms")
+    rooms = require(params, f"{block}.rooms")
     if not is_int(rooms):
-        raise ParamsError(f"params.yaml: 'channel_shift.rooms' must be an integer, got {rooms!r}.")
-    conditions = require(params, "channel_shift.conditions")
+        raise ParamsError(f"params.yaml: '{block}.rooms' must be an integer, got {rooms!r}.")
+    conditions = require(params, f"{block}.conditions")
     if not isinstance(conditions, list):
-        raise ParamsError(f"params.yaml: 'channel_shift.conditions' must be a list, got {conditions!r}.")
+        raise ParamsError(f"params.yaml: '{block}.conditions' must be a list, got {conditions!r}.")
     try:
         return ChannelSettings(
             conditions=tuple(conditions),
-            noise_snr_db=require_range(params, "channel_shift.noise_snr_db"),
-            gain_db=require_range(params, "channel_shift.gain_db"),
+            noise_snr_db=require_range(params, f"{block}.noise_snr_db"),
+            gain_db=require_range(params, f"{block}.gain_db"),
             rooms=int(rooms),
-            rt60_seconds=require_range(params, "channel_shift.rt60_seconds"),
+            rt60_seconds=require_range(params, f"{block}.rt60_seconds"),
+            block=block,
         )
     except ValueError as error:
         raise ParamsError(f"params.yaml: {error}.") from error
@@ -74,7 +85,7 @@ def room_impulse_responses(settings: ChannelSettings, sample_rate: int, seed: in
     changing its level."""
     import pyroomacoustics
 
-    rng = np.random.default_rng([seed, 0x524F4F4D])  # "ROOM": a stream of its own
+    rng = np.random.default_rng([seed, ROOM_STREAM_OF_BLOCK[settings.block]])
     responses = []
     for _ in range(settings.rooms):
         size = np.array([rng.uniform(3.5, 10.0), rng.uniform(3.0, 8.0), rng.uniform(2.5, 3.5)])
@@ -135,6 +146,36 @@ def cheap_microphone_board(rng: np.random.Generator) -> Any:
     ])
 
 
+def narrowband_board(rng: np.random.Generator) -> Any:
+    """A narrow, coarse line (training only): bass cut, resampled down to 6-11 kHz and back with a cheap
+    interpolator (its images and aliases stand in for a codec), the top rolled off below the new Nyquist
+    frequency, and 9-13 bit quantisation."""
+    import pedalboard
+
+    qualities = [pedalboard.Resample.Quality.ZeroOrderHold, pedalboard.Resample.Quality.Linear,
+                 pedalboard.Resample.Quality.CatmullRom]
+    rate = float(rng.uniform(6000.0, 11025.0))
+    return pedalboard.Pedalboard([
+        pedalboard.HighpassFilter(float(rng.uniform(100.0, 300.0))),
+        pedalboard.Resample(rate, quality=qualities[int(rng.integers(len(qualities)))]),
+        pedalboard.LowpassFilter(0.4 * rate), pedalboard.LowpassFilter(0.4 * rate),
+        pedalboard.Bitcrush(float(rng.uniform(9.0, 13.0))),
+    ])
+
+
+# The graphic equaliser's octave bands (training only; the held-out microphones use shelves and one resonance).
+EQ_BAND_HERTZ = (200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)
+
+
+def microphone_eq_board(rng: np.random.Generator) -> Any:
+    """Another microphone and preamp (training only): a random six-band graphic EQ (+-8 dB an octave) and a
+    gentle top roll-off."""
+    import pedalboard
+
+    bands = [pedalboard.PeakFilter(centre, float(rng.uniform(-8.0, 8.0)), 1.4) for centre in EQ_BAND_HERTZ]
+    return pedalboard.Pedalboard([*bands, pedalboard.LowpassFilter(float(rng.uniform(4500.0, 7800.0)))])
+
+
 def shift_waveform(
     waveform: np.ndarray, sample_rate: int, condition: str, settings: ChannelSettings,
     rooms: list[np.ndarray], rng: np.random.Generator,
@@ -142,15 +183,15 @@ def shift_waveform(
     """Return ``waveform`` through ``condition``, with background noise and a gain drawn from ``settings``."""
     from scipy.signal import fftconvolve
 
-    if condition == "telephone":
-        shifted = telephone_board(rng)(waveform, sample_rate)
-    elif condition == "room":
+    boards = {"telephone": telephone_board, "cheap_microphone": cheap_microphone_board,
+              "narrowband": narrowband_board, "microphone_eq": microphone_eq_board}
+    if condition in ("room", "reverberant_room"):
         response = rooms[int(rng.integers(len(rooms)))]
         shifted = fftconvolve(waveform, response)[: len(waveform)].astype(np.float32)
-    elif condition == "cheap_microphone":
-        shifted = cheap_microphone_board(rng)(waveform, sample_rate)
+    elif condition in boards:
+        shifted = boards[condition](rng)(waveform, sample_rate)
     else:
-        raise ValueError(f"unknown channel condition {condition!r}; known: {', '.join(CHANNEL_CONDITIONS)}")
+        raise ValueError(f"unknown channel condition {condition!r}; known: {', '.join(CHANNEL_CONDITIONS + TRAINING_CONDITIONS)}")
     shifted = with_noise_at_snr(np.asarray(shifted, dtype=np.float32), float(rng.uniform(*settings.noise_snr_db)),
                                 float(rng.choice([0.0, 1.0, 2.0])), rng)
     shifted = shifted * np.float32(10.0 ** (rng.uniform(*settings.gain_db) / 20.0))
@@ -162,20 +203,34 @@ def shift_waveform(
 
 # The copy index of the shifted copy's generator: never the draws of one of the clip's augmented copies.
 SHIFT_STREAM = 2**32 - 1
+# Training channel copy k draws from TRAINING_STREAM - k: never the held-out copy's or an augmented copy's draws.
+TRAINING_STREAM = 2**32 - 2
 SHIFTED_COLUMNS = ["clip_id", "source_clip", "path", "actor", "emotion", "augmentation", "amount"]
 
 
-def _shift_clip(row: dict, raw_dir: Path, out_dir: Path, sample_rate: int, settings: ChannelSettings,
-                rooms: list[np.ndarray], seed: int) -> dict:
+def _channel_copy(row: dict, raw_dir: Path, out_dir: Path, sample_rate: int, settings: ChannelSettings,
+                  rooms: list[np.ndarray], seed: int, stream: int, suffix: str | None) -> dict:
+    """Write one copy of ``row``'s clip through a condition drawn from ``stream``; it is named
+    ``<clip>_<suffix>``, or ``<clip>_<condition>`` without a suffix."""
     waveform = load_audio(raw_dir / row["path"], sample_rate)
-    rng = clip_generator(seed, row["clip_id"], SHIFT_STREAM)
+    rng = clip_generator(seed, row["clip_id"], stream)
     condition = settings.conditions[int(rng.integers(len(settings.conditions)))]
     shifted = shift_waveform(waveform, sample_rate, condition, settings, rooms, rng)
-    shifted_id = f"{row['clip_id']}_{condition}"
-    relative_path = Path(f"Actor_{row['actor']:02d}") / f"{shifted_id}.flac"
+    copy_id = f"{row['clip_id']}_{suffix or condition}"
+    relative_path = Path(f"Actor_{row['actor']:02d}") / f"{copy_id}.flac"
     write_flac(out_dir / relative_path, shifted, sample_rate)
-    return {"clip_id": shifted_id, "source_clip": row["clip_id"], "path": relative_path.as_posix(),
+    return {"clip_id": copy_id, "source_clip": row["clip_id"], "path": relative_path.as_posix(),
             "actor": row["actor"], "emotion": row["emotion"], "augmentation": condition, "amount": 0.0}
+
+
+def _channel_copies(jobs: list[tuple[dict, int, str | None]], raw_dir: Path, out_dir: Path, *, sample_rate: int,
+                    settings: ChannelSettings, seed: int, n_jobs: int, description: str) -> pd.DataFrame:
+    rooms = room_impulse_responses(settings, sample_rate, seed)
+    rows = Parallel(n_jobs=n_jobs)(
+        delayed(_channel_copy)(row, raw_dir, out_dir, sample_rate, settings, rooms, seed, stream, suffix)
+        for row, stream, suffix in tqdm(jobs, desc=description, unit="clip")
+    )
+    return pd.DataFrame(rows, columns=SHIFTED_COLUMNS).sort_values("clip_id").reset_index(drop=True)
 
 
 def shift_every_clip(
@@ -184,10 +239,22 @@ def shift_every_clip(
 ) -> pd.DataFrame:
     """Write one channel-shifted copy of every original clip (one condition drawn per clip) and return their
     manifest, in the augmented manifest's columns (``augmentation`` names the condition)."""
-    rooms = room_impulse_responses(settings, sample_rate, seed)
-    records = manifest.sort_values("clip_id").to_dict("records")
-    rows = Parallel(n_jobs=n_jobs)(
-        delayed(_shift_clip)(row, raw_dir, out_dir, sample_rate, settings, rooms, seed)
-        for row in tqdm(records, desc="channel shift", unit="clip")
-    )
-    return pd.DataFrame(rows, columns=SHIFTED_COLUMNS).sort_values("clip_id").reset_index(drop=True)
+    jobs = [(row, SHIFT_STREAM, None) for row in manifest.sort_values("clip_id").to_dict("records")]
+    return _channel_copies(jobs, raw_dir, out_dir, sample_rate=sample_rate, settings=settings, seed=seed,
+                           n_jobs=n_jobs, description="channel shift")
+
+
+def training_channel_copies(
+    manifest: pd.DataFrame, raw_dir: Path, out_dir: Path, *, sample_rate: int, settings: ChannelSettings,
+    copies: int, seed: int, n_jobs: int = -1,
+) -> pd.DataFrame:
+    """Write ``copies`` copies of every original clip (``<clip>_chan<k>``) through training conditions (the
+    channel_augment block) and return their manifest. Every actor's clips are copied so that each cross-validation
+    fold trains on its own training actors' copies as the shipped models do on the train split's; only the rows of
+    training actors are ever trained on (val and test keep their originals only)."""
+    if settings.block != "channel_augment":
+        raise ValueError(f"training copies take the channel_augment block's conditions, got the {settings.block} block")
+    jobs = [(row, TRAINING_STREAM - copy, f"chan{copy}")
+            for row in manifest.sort_values("clip_id").to_dict("records") for copy in range(copies)]
+    return _channel_copies(jobs, raw_dir, out_dir, sample_rate=sample_rate, settings=settings, seed=seed,
+                           n_jobs=n_jobs, description="channel copies")

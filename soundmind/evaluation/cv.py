@@ -4,7 +4,9 @@ Fold k tests actors 4k+1 ... 4k+4 and stops/selects on the next fold's four acto
 sixteen train. Two protocols are kept apart: ``plain`` (nothing known about test speakers) and
 ``speaker_normalised`` (each actor's features standardised with that actor's own unlabelled clips). The
 CRNN reads the frame store: each clip standardised per band with its own statistics (plain) or with its
-actor's (speaker-normalised).
+actor's (speaker-normalised). A fold trains as the shipped stages do: in the plain protocol on its training actors'
+clips and the training channel copies each family's table holds of them, in the speaker-normalised one on the clips
+alone (as the adapted models).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
+from soundmind.data.channel import TRAINING_CONDITIONS
 from soundmind.data.ravdess import ACTORS, EMOTIONS
 from soundmind.errors import ParamsError
 from soundmind.features.frames import FrameSettings, standardise_per_band
@@ -79,27 +82,50 @@ def make_folds(actors: list[int], n_folds: int) -> list[Fold]:
 
 @dataclass
 class FeatureView:
-    """One feature table's matrix, aligned to the clip order shared by all views."""
+    """One feature table's matrix, aligned to the clip order shared by all views, and the rows of the training
+    channel copies the table holds, with the position of each copy's original in that order."""
 
     matrix: np.ndarray
     actors: np.ndarray
+    copy_matrix: np.ndarray | None = None
+    copy_source: np.ndarray | None = None
 
     def for_protocol(self, protocol: str) -> np.ndarray:
         return speaker_normalise(self.matrix, self.actors) if protocol == "speaker_normalised" else self.matrix
 
+    def training_rows(self, protocol: str, train: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The fold's training matrix, labels and actors: its clips and, in the plain protocol, their channel copies (as
+        the shipped model trains on the train split's; the speaker-normalised models, as the adapted ones, never do)."""
+        matrix = self.for_protocol(protocol)
+        x, y, groups = matrix[train], labels[train], self.actors[train]
+        if protocol == "speaker_normalised" or self.copy_matrix is None or not len(self.copy_matrix):
+            return x, y, groups
+        kept = train[self.copy_source]
+        sources = self.copy_source[kept]
+        return (np.vstack([x, self.copy_matrix[kept]]), np.concatenate([y, labels[sources]]),
+                np.concatenate([groups, self.actors[sources]]))
+
 
 @dataclass
 class FrameView:
-    """The original clips' frames (decibels), in the clip order shared by all views, and their settings."""
+    """The original clips' frames (decibels), in the clip order shared by all views, their settings, and each clip's
+    training channel copies (an epoch draws one version of a clip)."""
 
     clips: list[np.ndarray]
     actors: np.ndarray
     settings: dict[str, Any]
+    copies: list[tuple[np.ndarray, ...]] | None = None
 
     def for_protocol(self, protocol: str) -> list[np.ndarray]:
         if protocol == "speaker_normalised":
             return speaker_normalise_frames(self.clips, self.actors)
         return [standardise_per_band(frames) for frames in self.clips]
+
+    def training_copies(self, protocol: str, train: np.ndarray) -> list[tuple[np.ndarray, ...]] | None:
+        """The fold's training clips' channel copies, each standardised as its clip is (plain protocol only)."""
+        if protocol == "speaker_normalised" or self.copies is None:
+            return None
+        return [tuple(standardise_per_band(frames) for frames in self.copies[row]) for row in np.flatnonzero(train)]
 
 
 def crnn_on_fold(
@@ -117,7 +143,7 @@ def crnn_on_fold(
             for view_name in views for split, mask in masks.items()}
     val_accuracy, probabilities = fold_probabilities(
         spec, seeds, train_clips=part["clean", "train"], train_y=labels[masks["train"]], val_clips=part["clean", "val"],
-        val_y=labels[masks["val"]],
+        val_y=labels[masks["val"]], train_copies=views["clean"].training_copies(protocol, masks["train"]),
         scored={f"{view_name}/{split}": part[view_name, split] for view_name, split in part if split != "train"},
         crop_frames=FrameSettings(**views["clean"].settings).frames_in(spec["crop_seconds"]),
     )
@@ -156,9 +182,10 @@ def run_fold(
             results[name] = {"seeds": seeds, "val_accuracy": round(float(val_accuracy), 4)}
         else:
             matrices = {view_name: view.for_protocol(protocol) for view_name, view in family_views.items()}
+            train_x, train_y, train_groups = family_views["clean"].training_rows(protocol, train, labels)
             val_accuracy, chosen, model = fit_with_selection(
-                spec, train_x=matrices["clean"][train], train_y=labels[train], val_x=matrices["clean"][val],
-                val_y=labels[val], seed=seed, train_groups=actors[train],
+                spec, train_x=train_x, train_y=train_y, val_x=matrices["clean"][val],
+                val_y=labels[val], seed=seed, train_groups=train_groups,
             )
             probabilities[name] = {f"{view_name}/{split}": model.predict_proba(matrix[masks[split]])
                                    for view_name, matrix in matrices.items() for split in ("val", "test")}
@@ -208,11 +235,31 @@ def summarise(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def family_view(table: Any, rows: pd.DataFrame, actors: np.ndarray) -> FeatureView | FrameView:
-    """One family's view of ``rows`` (the frame store duck-typed by its ``frames_of``)."""
+def family_view(table: Any, rows: pd.DataFrame, actors: np.ndarray, with_copies: bool = False) -> FeatureView | FrameView:
+    """One family's view of ``rows`` (the frame store duck-typed by its ``frames_of``); ``with_copies``: with the
+    training channel copies ``table`` holds of them. (The augmented copies exist for the fixed split's training actors
+    only, so no fold could train on them evenly: cross-validation leaves them out.)"""
+    all_rows = table_rows(table)
+    copies = all_rows[all_rows["augmentation"].isin(TRAINING_CONDITIONS)] if with_copies else None
     if hasattr(table, "frames_of"):
-        return FrameView(table.frames_of(rows["clip_id"].tolist()), actors, table.settings)
-    return FeatureView(rows.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64), actors)
+        clips = table.frames_of(rows["clip_id"].tolist())
+        if copies is None:
+            return FrameView(clips, actors, table.settings)
+        channel = copies
+        frames_of_copy = dict(zip(channel["clip_id"], table.frames_of(channel["clip_id"].tolist())))
+        copy_ids: dict[str, list[str]] = {}
+        for copy_id, source in zip(channel["clip_id"], channel["source_clip"]):
+            copy_ids.setdefault(source, []).append(copy_id)
+        per_clip = [tuple(frames_of_copy[copy_id] for copy_id in sorted(copy_ids.get(clip_id, [])))
+                    for clip_id in rows["clip_id"]]
+        return FrameView(clips, actors, table.settings, per_clip)
+    matrix = rows.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64)
+    if copies is None:
+        return FeatureView(matrix, actors)
+    position = pd.Series(np.arange(len(rows)), index=rows["clip_id"])
+    copies = copies[copies["source_clip"].isin(position.index)].sort_values("clip_id")
+    return FeatureView(matrix, actors, copies.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64),
+                       position.loc[copies["source_clip"]].to_numpy())
 
 
 def table_rows(table: Any) -> pd.DataFrame:
@@ -229,7 +276,7 @@ def aligned_views(tables: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray, n
         if not table["clip_id"].equals(reference["clip_id"]):
             raise ValueError(f"feature table {name!r} does not hold the same clips as the others")
     actors = reference["actor"].to_numpy()
-    views = {name: family_view(tables[name], rows, actors) for name, rows in originals.items()}
+    views = {name: family_view(tables[name], rows, actors, with_copies=True) for name, rows in originals.items()}
     return views, encode_labels(reference["emotion"]), actors
 
 

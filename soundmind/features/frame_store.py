@@ -50,6 +50,12 @@ class FrameStore:
         return [self.clip_frames(int(row)) for row in position.loc[list(clip_ids)]]
 
 
+def original_clips_only(store: FrameStore) -> FrameStore:
+    """The store's original clips only (no augmented or channel copies), the same frames array underneath."""
+    index = store.index[store.index["augmentation"] == "none"].reset_index(drop=True)
+    return FrameStore(index, store.values, store.settings)
+
+
 def frame_settings_dict(params: dict) -> dict[str, Any]:
     """The settings a current frame store records, from params.yaml (what a stale store is compared with)."""
     return asdict(frame_settings_from_params(params))

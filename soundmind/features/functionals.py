@@ -106,10 +106,11 @@ def _functionals_of_file(path: Path, sample_rate: int, feature_sets: tuple[str, 
 
 
 def extract_functional_tables(
-    clips: pd.DataFrame, raw_dir: Path, sample_rate: int, feature_sets: tuple[str, ...], *, n_jobs: int = -1,
+    clips: pd.DataFrame, audio_root: dict[str, Path], sample_rate: int, feature_sets: tuple[str, ...], *, n_jobs: int = -1,
 ) -> dict[str, pd.DataFrame]:
-    """One table per functional set for the clips of ``clips`` (metadata columns + relative ``path``)."""
-    paths = [raw_dir / path for path in clips["path"]]
+    """One table per functional set for the clips of ``clips`` (metadata columns + relative ``path`` + ``origin``,
+    the folder of ``audio_root`` that the path is under)."""
+    paths = [audio_root[origin] / path for origin, path in zip(clips["origin"], clips["path"])]
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_functionals_of_file)(path, sample_rate, feature_sets) for path in paths
     )

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from soundmind.errors import ParamsError
-from soundmind.features.frame_store import FRAMES_FAMILY, FrameStore, frame_settings_dict, load_frame_store
+from soundmind.features.frame_store import (
+    FRAMES_FAMILY, FrameStore, frame_settings_dict, load_frame_store, original_clips_only,
+)
 from soundmind.features.normalise import speaker_normalise
 from soundmind.features.sets import feature_family, feature_names
 from soundmind.features.tables import (
@@ -58,6 +60,7 @@ def normalised_frames(store: FrameStore) -> NormalisedFrames:
     # Imported here: only an adapted CRNN or an ensemble over one loads TensorFlow's side of the package.
     from soundmind.models.crnn_training import store_clips
 
+    store = original_clips_only(store)  # an actor's statistics are those of the clips the actor said
     return NormalisedFrames(dict(zip(store.index["clip_id"], store_clips(store, speaker_normalised=True))))
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 
+from soundmind.data.channel import TRAINING_CONDITIONS
 from soundmind.data.ravdess import EMOTIONS
-from soundmind.features.frame_store import FrameStore
+from soundmind.features.frame_store import FrameStore, original_clips_only
 from soundmind.features.frames import FrameSettings, standardise_per_band
 from soundmind.features.normalise import speaker_normalise_frames
 from soundmind.features.tables import encode_labels, split_rows
@@ -24,14 +26,24 @@ from soundmind.models.seeds import seeds_summary, training_seeds
 
 
 class AugmentedEpochs(keras.utils.PyDataset):
-    """Batches of one epoch's augmented crops, all drawn at once with NumPy and drawn anew after each epoch."""
+    """Batches of one epoch's augmented crops, all drawn at once with NumPy and drawn anew after each epoch.
 
-    def __init__(self, clips: Sequence[np.ndarray], labels: np.ndarray, params: dict[str, Any], length: int, seed: int):
+    ``copies`` (one tuple per clip, possibly empty) are other versions of each clip: an epoch crops one version of
+    every clip, drawn anew each epoch, so they add recording channels without making an epoch longer."""
+
+    def __init__(self, clips: Sequence[np.ndarray], labels: np.ndarray, params: dict[str, Any], length: int, seed: int,
+                 copies: Sequence[Sequence[np.ndarray]] | None = None):
         super().__init__()
-        self.clips, self.params, self.length = clips, params, length
+        self.clips, self.params, self.length, self.copies = clips, params, length, copies
         self.targets = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
+
+    def epoch_versions(self) -> list[np.ndarray]:
+        if self.copies is None:
+            return list(self.clips)
+        return [clip if not others else (clip, *others)[int(self.rng.integers(len(others) + 1))]
+                for clip, others in zip(self.clips, self.copies)]
 
     def __len__(self) -> int:
         return math.ceil(len(self.clips) / self.params["batch_size"])
@@ -41,7 +53,7 @@ class AugmentedEpochs(keras.utils.PyDataset):
         return self.inputs[rows], self.outputs[rows]
 
     def on_epoch_end(self) -> None:
-        self.inputs, self.outputs = augmented_epoch(self.clips, self.targets, self.params, self.length, self.rng)
+        self.inputs, self.outputs = augmented_epoch(self.epoch_versions(), self.targets, self.params, self.length, self.rng)
 
 
 def learning_rate_schedule(params: dict[str, Any], steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -56,12 +68,13 @@ def learning_rate_schedule(params: dict[str, Any], steps_per_epoch: int) -> kera
 def fit_crnn_seed(
     params: dict[str, Any], seed: int, *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
     val_clips: Sequence[np.ndarray], val_y: np.ndarray, crop_frames: int, live_dir: Path | None = None,
+    train_copies: Sequence[Sequence[np.ndarray]] | None = None,
 ) -> tuple[keras.Model, dict[str, list[float]], dict[str, Any]]:
     """Return one CRNN trained from scratch with ``seed`` on normalised clips, with the weights of its epoch
     best on the centre crops of the val clips (after ``min_epochs``), its history and its val summary."""
     make_deterministic(seed)
     model = build_crnn_from_params(params, train_clips[0].shape[1], len(EMOTIONS))
-    batches = AugmentedEpochs(train_clips, train_y, params, crop_frames, seed)
+    batches = AugmentedEpochs(train_clips, train_y, params, crop_frames, seed, train_copies)
     model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=learning_rate_schedule(params, len(batches)), weight_decay=params["weight_decay"]
@@ -83,6 +96,7 @@ def fit_crnn_seed(
 def fit_crnn_seeds(
     params: dict[str, Any], seeds: list[int], *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
     val_clips: Sequence[np.ndarray], val_y: np.ndarray, crop_frames: int, live_dir: Path | None = None,
+    train_copies: Sequence[Sequence[np.ndarray]] | None = None,
 ) -> tuple[dict[int, keras.Model], dict[int, dict[str, list[float]]], dict[str, Any]]:
     """Train one CRNN per seed; return them, their histories and the summary of their averaged val probabilities."""
     models, histories, per_seed = {}, {}, {}
@@ -90,6 +104,7 @@ def fit_crnn_seeds(
         models[seed], histories[seed], per_seed[seed] = fit_crnn_seed(
             params, seed, train_clips=train_clips, train_y=train_y, val_clips=val_clips, val_y=val_y,
             crop_frames=crop_frames, live_dir=None if live_dir is None else live_dir / f"seed{seed}",
+            train_copies=train_copies,
         )
     averaged_val = np.mean(list(seed_window_probabilities(models, val_clips, crop_frames).values()), axis=0)
     summary = seeds_summary(averaged_val, val_y, per_seed, int(next(iter(models.values())).count_params()))
@@ -99,14 +114,26 @@ def fit_crnn_seeds(
 def fold_probabilities(
     params: dict[str, Any], seeds: list[int], *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
     val_clips: Sequence[np.ndarray], val_y: np.ndarray, scored: dict[str, Sequence[np.ndarray]], crop_frames: int,
+    train_copies: Sequence[Sequence[np.ndarray]] | None = None,
 ) -> tuple[float, dict[str, np.ndarray]]:
     """One cross-validation fold: the val accuracy of ``seeds`` CRNNs averaged, and their averaged probabilities of
     each set of ``scored`` clips (no training curves logged)."""
     models, _, summary = fit_crnn_seeds(params, seeds, train_clips=train_clips, train_y=train_y, val_clips=val_clips,
-                                        val_y=val_y, crop_frames=crop_frames)
+                                        val_y=val_y, crop_frames=crop_frames, train_copies=train_copies)
     averaged = {name: np.mean(list(seed_window_probabilities(models, clips, crop_frames).values()), axis=0)
                 for name, clips in scored.items()}
     return summary["val_accuracy"], averaged
+
+
+def channel_copies_by_clip(rows: pd.DataFrame, clips: Sequence[np.ndarray]) -> tuple[pd.DataFrame, list[tuple[np.ndarray, ...]]]:
+    """Split store ``rows`` into the clips trained on and, per clip, the frames of its training channel copies
+    (``clips`` indexed by the rows' positions in the store): what ``AugmentedEpochs`` draws one version of."""
+    is_copy = rows["augmentation"].isin(TRAINING_CONDITIONS)
+    copies_of: dict[str, list[np.ndarray]] = {}
+    for position, source in zip(rows.index[is_copy], rows.loc[is_copy, "source_clip"]):
+        copies_of.setdefault(source, []).append(clips[position])
+    kept = rows[~is_copy]
+    return kept, [tuple(copies_of.get(clip_id, ())) for clip_id in kept["clip_id"]]
 
 
 def store_clips(store: FrameStore, speaker_normalised: bool) -> list[np.ndarray]:
@@ -125,21 +152,26 @@ def train_crnn(
     """Fit ``train.<name>`` once per seed on the train actors' clips (each standardised per band, or with its actor's
     band statistics when ``speaker_normalised``), keeping each seed's epoch best on the val actors; the bundle
     averages the seeds' probabilities."""
+    if speaker_normalised:
+        # A copy is not a clip its speaker said: the adapted model's statistics and clips are the speaker's own.
+        store = original_clips_only(store)
     train_rows, val_rows = split_rows(store.index)
     clips = store_clips(store, speaker_normalised)
+    train_rows, copies = channel_copies_by_clip(train_rows, clips)
     train_clips = [clips[row] for row in train_rows.index]
     val_clips = [clips[row] for row in val_rows.index]
     crop_frames = FrameSettings(**feature_settings["frames"]).frames_in(params["crop_seconds"])
     models, histories, summary = fit_crnn_seeds(
         params, training_seeds(base_seed, params["seeds"]), train_clips=train_clips,
         train_y=encode_labels(train_rows["emotion"]), val_clips=val_clips, val_y=encode_labels(val_rows["emotion"]),
-        crop_frames=crop_frames, live_dir=live_dir,
+        crop_frames=crop_frames, live_dir=live_dir, train_copies=copies,
     )
     metadata = {
         "name": name, "architecture": params["architecture"], "feature_set": params["feature_set"],
         "crop_frames": crop_frames, "sample_rate": common_sample_rate(feature_settings),
         "feature_settings": feature_settings, "params": params, **summary,
         "n_train_clips": int(len(train_rows)), "n_val_clips": int(len(val_rows)),
+        "n_train_channel_copies": int(sum(len(others) for others in copies)),
         **({SPEAKER_NORMALISED: True} if speaker_normalised else {}),
     }
     bundle = FrameBundle(models=models, scaler=None, labels=list(EMOTIONS), metadata=metadata)
