@@ -163,11 +163,14 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
     assert (tiny_project / "reports/plots/cv_folds.png").stat().st_size > 0
 
 
-def test_the_frame_store_holds_every_original_clip_with_its_settings(tiny_project):
+def test_the_frame_store_holds_every_original_clip_and_its_channel_copies_with_their_settings(tiny_project):
     index = pd.read_parquet(tiny_project / "features/frames/index.parquet")
     frames = np.load(tiny_project / "features/frames/frames.npy")
     manifest = pd.read_parquet(tiny_project / "data/raw/manifest.parquet")
-    assert sorted(index["clip_id"]) == sorted(manifest["clip_id"]) and (index["augmentation"] == "none").all()
+    copies = pd.read_parquet(tiny_project / "data/channel_augmented/manifest.parquet")
+    originals = index[index["augmentation"] == "none"]
+    assert sorted(originals["clip_id"]) == sorted(manifest["clip_id"])
+    assert sorted(index.loc[index["augmentation"] != "none", "clip_id"]) == sorted(copies["clip_id"])
     n_mels = yaml.safe_load((tiny_project / "params.yaml").read_text())["frames"]["n_mels"]
     assert frames.dtype == np.float16 and frames.shape == (index["length"].sum(), n_mels)
     assert (index["offset"] + index["length"]).iloc[-1] == len(frames) and np.isfinite(frames).all()
