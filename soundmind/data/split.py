@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Mapping, TypeVar
+
 import numpy as np
 import pandas as pd
 
@@ -9,33 +11,74 @@ from soundmind.errors import ParamsError
 from soundmind.data.ravdess import actor_gender
 
 SPLITS = ("train", "val", "test")
+Speaker = TypeVar("Speaker", int, str)  # a RAVDESS actor number, or a labelled corpus's speaker id
 
 
-def check_disjoint_splits(test_actors: set[int] | list[int], val_actors: set[int] | list[int]) -> None:
-    """No actor may be both a test and a val actor."""
+def check_disjoint_splits(test_actors, val_actors, keys: tuple[str, str] = ("split.test_actors", "split.val_actors")
+                          ) -> None:
+    """No actor (or speaker) may be both a test and a val one; ``keys`` name the two params lists."""
     overlap = sorted(set(test_actors) & set(val_actors))
     if overlap:
-        raise ParamsError(f"params.yaml: 'split.test_actors' and 'split.val_actors' share actors {overlap}.")
+        raise ParamsError(f"params.yaml: '{keys[0]}' and '{keys[1]}' share {_noun(keys)} {overlap}.")
 
 
-def draw_balanced_actors(actors: list[int], count: int, rng: np.random.Generator) -> list[int]:
-    """Return ``count`` actors drawn alternating male and female, so the draw is gender-balanced."""
+def _noun(keys: tuple[str, str]) -> str:
+    """What the params lists hold, for messages: 'actors' (RAVDESS) or 'speakers'."""
+    return keys[0].rsplit("_", 1)[-1]
+
+
+def draw_balanced_speakers(genders: Mapping[Speaker, str], count: int, rng: np.random.Generator,
+                           noun: str = "speakers") -> list[Speaker]:
+    """Return ``count`` of the speakers in ``genders`` (speaker -> gender) drawn alternating male and female, so the
+    draw is gender-balanced."""
     by_gender = {
-        gender: sorted(actor for actor in actors if actor_gender(actor) == gender) for gender in ("male", "female")
+        gender: sorted(speaker for speaker, its_gender in genders.items() if its_gender == gender)
+        for gender in ("male", "female")
     }
     for pool in by_gender.values():
         rng.shuffle(pool)
-    drawn: list[int] = []
+    drawn: list[Speaker] = []
     order = ["male", "female"] if rng.random() < 0.5 else ["female", "male"]
     while len(drawn) < count:
         progressed = False
         for gender in order:
             if len(drawn) < count and by_gender[gender]:
-                drawn.append(int(by_gender[gender].pop()))
+                drawn.append(by_gender[gender].pop())
                 progressed = True
         if not progressed:
-            raise ParamsError(f"params.yaml: cannot draw {count} actors from the {len(actors)} available.")
+            raise ParamsError(f"params.yaml: cannot draw {count} {noun} from the {len(genders)} available.")
     return sorted(drawn)
+
+
+def assign_speakers(
+    genders: Mapping[Speaker, str],
+    test_speakers: list[Speaker],
+    val_speakers: list[Speaker],
+    n_test: int,
+    n_val: int,
+    seed: int,
+    keys: tuple[str, str] = ("split.test_actors", "split.val_actors"),
+) -> dict[Speaker, str]:
+    """Return every speaker's split (``genders``: speaker -> gender). Explicit lists win; empty lists mean a seeded
+    gender-balanced draw; ``keys`` name the params lists in messages."""
+    rng = np.random.default_rng(seed)
+    genders = dict(sorted(genders.items()))
+    if not test_speakers:
+        test_speakers = draw_balanced_speakers(genders, n_test, rng, _noun(keys))
+    if not val_speakers:
+        remaining = {speaker: gender for speaker, gender in genders.items() if speaker not in set(test_speakers)}
+        val_speakers = draw_balanced_speakers(remaining, n_val, rng, _noun(keys))
+    check_disjoint_splits(test_speakers, val_speakers, keys)
+    for key, chosen in zip(keys, (test_speakers, val_speakers)):
+        unknown = sorted(set(chosen) - set(genders))
+        if unknown:
+            raise ParamsError(f"params.yaml: '{key}' names {_noun(keys)} {unknown} that are not in the corpus.")
+    assignment = {speaker: "train" for speaker in sorted(genders)}
+    assignment.update({speaker: "test" for speaker in test_speakers})
+    assignment.update({speaker: "val" for speaker in val_speakers})
+    if "train" not in assignment.values():
+        raise ParamsError(f"params.yaml: the split leaves no {_noun(keys)[:-1]} for training.")
+    return assignment
 
 
 def assign_actors(
@@ -46,25 +89,20 @@ def assign_actors(
     n_val_actors: int,
     seed: int,
 ) -> dict[int, str]:
-    """Return every actor's split. Explicit lists win; empty lists mean a seeded balanced draw."""
-    actors = sorted(set(int(actor) for actor in actors))
-    rng = np.random.default_rng(seed)
-    if not test_actors:
-        test_actors = draw_balanced_actors(actors, n_test_actors, rng)
-    if not val_actors:
-        remaining = [actor for actor in actors if actor not in set(test_actors)]
-        val_actors = draw_balanced_actors(remaining, n_val_actors, rng)
-    check_disjoint_splits(test_actors, val_actors)
-    for key, chosen in (("split.test_actors", test_actors), ("split.val_actors", val_actors)):
-        unknown = sorted(set(chosen) - set(actors))
-        if unknown:
-            raise ParamsError(f"params.yaml: '{key}' names actors {unknown} that are not in the corpus.")
-    assignment = {actor: "train" for actor in actors}
-    assignment.update({int(actor): "test" for actor in test_actors})
-    assignment.update({int(actor): "val" for actor in val_actors})
-    if "train" not in assignment.values():
-        raise ParamsError("params.yaml: the split leaves no actor for training.")
-    return assignment
+    """Return every RAVDESS actor's split (odd ids male, even female); see ``assign_speakers``."""
+    genders = {int(actor): actor_gender(int(actor)) for actor in sorted(set(int(actor) for actor in actors))}
+    return assign_speakers(genders, [int(actor) for actor in test_actors], [int(actor) for actor in val_actors],
+                           n_test_actors, n_val_actors, seed)
+
+
+def check_whole_speakers(splits: pd.DataFrame, source: str, speaker_columns: list[str]) -> None:
+    """Refuse a split table (read from ``source``) in which one speaker's clips sit in more than one split."""
+    splits_per_speaker = splits.groupby(speaker_columns)["split"].unique()
+    for speaker, splits_of_speaker in splits_per_speaker.items():
+        if len(splits_of_speaker) > 1:
+            name = "/".join(str(part) for part in speaker) if isinstance(speaker, tuple) else str(speaker)
+            raise ParamsError(f"{source}: speaker {name} has clips in more than one split "
+                              f"({', '.join(sorted(splits_of_speaker))}); splits must hold whole speakers.")
 
 
 def split_manifest(manifest: pd.DataFrame, assignment: dict[int, str]) -> pd.DataFrame:
