@@ -173,10 +173,6 @@ def check_cv(params: dict[str, Any]) -> None:
     check_cv_models(require(params, "cv.models"), require(params, "train"))
     if any(params["train"][name]["architecture"] in FRAME_ARCHITECTURES for name in params["cv"]["models"]):
         require_positive_int(params, "cv.crnn_seeds")
-        epochs, min_epochs = require_positive_int(params, "cv.crnn_epochs"), require(params, "cv.crnn_min_epochs")
-        if not is_int(min_epochs) or not 0 <= min_epochs < epochs:
-            raise ParamsError(f"params.yaml: 'cv.crnn_min_epochs' must be a non-negative integer below 'cv.crnn_epochs' "
-                              f"({epochs}), got {min_epochs!r}.")
 
 
 def check_audit(params: dict[str, Any]) -> None:

@@ -1,8 +1,6 @@
 """cross-validate: 6-fold actor cross-validation of the cv.models (the CRNN included), plain and speaker-normalised."""
 
-from soundmind.evaluation.cv import (
-    cross_validate, cv_model_specs, fold_accuracy, fold_accuracy_by_model, with_cv_training_length,
-)
+from soundmind.evaluation.cv import cross_validate, cv_model_specs, fold_accuracy, fold_accuracy_by_model
 from soundmind.evaluation.plots import save_cv_png
 from soundmind.features.frame_store import frame_settings_dict, load_family_inputs, load_shifted_inputs
 from soundmind.features.tables import family_table_path, table_settings
@@ -17,11 +15,9 @@ def main() -> None:
     models = cv_model_specs(require(params, "cv.models"), require(params, "train"))
     protocols = list(require(params, "cv.protocols"))
     families = {spec["features"] for spec in models.values()}
-    # Frames made with other settings than params.yaml's are refused (StaleFeaturesError).
+    # Frames made with other settings than params.yaml's are refused (StaleFeaturesError). The CRNN trains with the
+    # shipped recipe (train.crnn: epochs, crops, copies); only its seed count is cross-validation's own.
     expected_frames = frame_settings_dict(params) if "frames" in families else None
-    if expected_frames:
-        models = with_cv_training_length(models, require_positive_int(params, "cv.crnn_epochs"),
-                                         require(params, "cv.crnn_min_epochs"))
     tables = load_family_inputs(families, expected_frames=expected_frames)
     shifted = None
     if require(params, "cv.channel_shifted_val"):

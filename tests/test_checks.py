@@ -86,8 +86,6 @@ BAD_PARAMS = [
     ("hop beyond the window", lambda p: p["frames"].update(hop_seconds=0.05), "frames"),
     ("augmented frames as a word", lambda p: p["frames"].update(include_augmented="no"), "frames.include_augmented"),
     ("no CV seeds for the CRNN", lambda p: p["cv"].update(crnn_seeds=0), "cv.crnn_seeds"),
-    ("no CV epochs for the CRNN", lambda p: p["cv"].update(crnn_epochs=0), "cv.crnn_epochs"),
-    ("CV keeps no CRNN epoch", lambda p: p["cv"].update(crnn_min_epochs=20), "cv.crnn_min_epochs"),
     # The old word for a model's type is refused with the key that replaced it.
     ("audit model by its old key", lambda p: p["audit"].update(model={"kind": "svm", "C": 10.0}), "audit.model.architecture"),
     ("ensemble member by its old key",

@@ -8,7 +8,7 @@ import pytest
 
 from soundmind.evaluation.audit import audit_seed_protocol, random_clip_split
 from soundmind.evaluation.cv import cross_validate, make_folds, speaker_normalise
-from soundmind.models.architectures import with_cv_training_length
+from soundmind.models.architectures import with_crnn_schedule
 from soundmind.errors import ParamsError
 from soundmind.features.spectral import RICH_FEATURE_NAMES
 from soundmind.data.ravdess import EMOTIONS
@@ -112,12 +112,12 @@ def test_the_audit_finds_the_leak_and_the_inflated_accuracy():
     assert report["speaker_independent"]["test_accuracy"] < 0.35
 
 
-def test_cross_validation_gives_only_the_crnn_its_own_shorter_schedule():
+def test_the_adapted_schedule_changes_only_the_crnns_training_length():
     models = {
         "crnn": {"architecture": "crnn", "epochs": 30, "min_epochs": 10, "warmup_epochs": 3},
         "svm_rich": {"architecture": "svm", "C": [1.0]},
     }
-    shortened = with_cv_training_length(models, epochs=2, min_epochs=1)
+    shortened = with_crnn_schedule(models, epochs=2, min_epochs=1)
     assert shortened["crnn"] == {"architecture": "crnn", "epochs": 2, "min_epochs": 1, "warmup_epochs": 1}
     assert shortened["svm_rich"] == models["svm_rich"]
     assert models["crnn"]["epochs"] == 30  # the train.crnn recipe itself is left alone

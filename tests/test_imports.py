@@ -51,8 +51,8 @@ def test_only_keras_backend_imports_keras_or_tensorflow_at_module_level():
 # The top layer reads every other: the params check (it names each layer's choices), the stage runner and the entry
 # point of `python -m soundmind`.
 LAYERS = (
-    ("soundmind.audio", "soundmind.errors", "soundmind.files", "soundmind.machine", "soundmind.params",
-     "soundmind.paths"),
+    ("soundmind.audio", "soundmind.errors", "soundmind.files", "soundmind.machine", "soundmind.native_output",
+     "soundmind.params", "soundmind.paths"),
     ("soundmind.data",),
     ("soundmind.features",),
     ("soundmind.models",),

@@ -160,6 +160,9 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
             accuracies = [fold[name]["accuracy"] for fold in per_fold]
             assert model["accuracy_mean"] == pytest.approx(np.mean(accuracies), abs=1e-4)
             assert folds_table[name].tolist() == pytest.approx(accuracies)
+        # The CRNN of every fold is the shipped recipe (train.crnn's epochs), not a shortened one.
+        shipped = yaml.safe_load((tiny_project / "params.yaml").read_text())["train"]["crnn"]["epochs"]
+        assert {fold["crnn"]["epochs"] for fold in per_fold} == {shipped}
     assert (tiny_project / "reports/plots/cv_folds.png").stat().st_size > 0
 
 

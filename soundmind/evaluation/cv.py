@@ -24,8 +24,8 @@ from soundmind.errors import ParamsError
 from soundmind.features.frames import FrameSettings, standardise_per_band
 from soundmind.features.normalise import speaker_normalise, speaker_normalise_frames
 from soundmind.features.sets import VECTOR_FAMILIES, feature_family
-from soundmind.features.tables import METADATA_COLUMNS, encode_labels
-from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES, with_cv_training_length
+from soundmind.features.tables import METADATA_COLUMNS, copy_rows_by_source, encode_labels
+from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES
 from soundmind.models.seeds import training_seeds
 from soundmind.models.sklearn_models import fit_with_selection
 from soundmind.models.voting import greedy_weights, weighted_vote
@@ -179,7 +179,8 @@ def run_fold(
         if spec["architecture"] in FRAME_ARCHITECTURES:
             seeds = training_seeds(seed, crnn_seeds)
             val_accuracy, probabilities[name] = crnn_on_fold(spec, family_views, masks, labels, protocol, seeds)
-            results[name] = {"seeds": seeds, "val_accuracy": round(float(val_accuracy), 4)}
+            # The schedule it trained with: the shipped train.<name> recipe's, which reports can be checked against.
+            results[name] = {"seeds": seeds, "epochs": spec["epochs"], "val_accuracy": round(float(val_accuracy), 4)}
         else:
             matrices = {view_name: view.for_protocol(protocol) for view_name, view in family_views.items()}
             train_x, train_y, train_groups = family_views["clean"].training_rows(protocol, train, labels)
@@ -245,13 +246,9 @@ def family_view(table: Any, rows: pd.DataFrame, actors: np.ndarray, with_copies:
         clips = table.frames_of(rows["clip_id"].tolist())
         if copies is None:
             return FrameView(clips, actors, table.settings)
-        channel = copies
-        frames_of_copy = dict(zip(channel["clip_id"], table.frames_of(channel["clip_id"].tolist())))
-        copy_ids: dict[str, list[str]] = {}
-        for copy_id, source in zip(channel["clip_id"], channel["source_clip"]):
-            copy_ids.setdefault(source, []).append(copy_id)
-        per_clip = [tuple(frames_of_copy[copy_id] for copy_id in sorted(copy_ids.get(clip_id, [])))
-                    for clip_id in rows["clip_id"]]
+        frames_of_copy = dict(zip(copies.index, table.frames_of(copies["clip_id"].tolist())))
+        copies_of = copy_rows_by_source(copies)
+        per_clip = [tuple(frames_of_copy[label] for label in copies_of.get(clip_id, ())) for clip_id in rows["clip_id"]]
         return FrameView(clips, actors, table.settings, per_clip)
     matrix = rows.drop(columns=METADATA_COLUMNS).to_numpy(dtype=np.float64)
     if copies is None:

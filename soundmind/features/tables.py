@@ -153,6 +153,15 @@ def split_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return train_rows, val_rows
 
 
+def copy_rows_by_source(copies: pd.DataFrame) -> dict[str, list[Any]]:
+    """The index labels of ``copies`` (rows with a ``source_clip``) grouped by the clip each copies, in clip-id order:
+    what a training loop draws a copy of, beside its source clip."""
+    by_source: dict[str, list[Any]] = {}
+    for label, source in copies.sort_values("clip_id")["source_clip"].items():
+        by_source.setdefault(source, []).append(label)
+    return by_source
+
+
 def held_out_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Return the original clips of the test actors, sorted by clip id."""
     rows = table[(table["split"] == "test") & (table["augmentation"] == "none")].sort_values("clip_id")

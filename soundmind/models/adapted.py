@@ -24,7 +24,7 @@ from soundmind.features.sets import feature_family, feature_names
 from soundmind.features.tables import (
     METADATA_COLUMNS, family_settings_from_params, family_table_path, require_current_table, table_settings,
 )
-from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES, with_cv_training_length
+from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES, with_crnn_schedule
 from soundmind.models.bundle import ADAPTED_SUFFIX, SPEAKER_NORMALISED, AnyBundle, TrainingResult
 from soundmind.models.ensemble import ensemble_families, train_ensemble
 from soundmind.models.recipes import train_sklearn_bundle
@@ -86,7 +86,7 @@ def train_adapted_model(name: str, params: dict[str, Any]) -> TrainingResult:
 
         expected = frame_settings_dict(params)
         store = load_frame_store(family_table_path(FRAMES_FAMILY).parent, expected)
-        schedule = with_cv_training_length({name: recipe}, require_positive_int(params, "train_adapted.crnn_epochs"),
+        schedule = with_crnn_schedule({name: recipe}, require_positive_int(params, "train_adapted.crnn_epochs"),
                                            require(params, "train_adapted.crnn_min_epochs"))[name]
         return train_crnn(adapted_name(name), schedule, store, base_seed=seed, feature_settings={FRAMES_FAMILY: expected},
                           live_dir=None, speaker_normalised=True)

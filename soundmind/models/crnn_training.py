@@ -15,7 +15,7 @@ from soundmind.data.ravdess import EMOTIONS
 from soundmind.features.frame_store import FrameStore, original_clips_only
 from soundmind.features.frames import FrameSettings, standardise_per_band
 from soundmind.features.normalise import speaker_normalise_frames
-from soundmind.features.tables import encode_labels, split_rows
+from soundmind.features.tables import copy_rows_by_source, encode_labels, split_rows
 from soundmind.models.bundle import SPEAKER_NORMALISED, TrainingResult, common_sample_rate
 from soundmind.models.crnn import build_crnn_from_params
 from soundmind.models.crnn_inputs import augmented_epoch, centre_crops
@@ -129,11 +129,9 @@ def channel_copies_by_clip(rows: pd.DataFrame, clips: Sequence[np.ndarray]) -> t
     """Split store ``rows`` into the clips trained on and, per clip, the frames of its training channel copies
     (``clips`` indexed by the rows' positions in the store): what ``AugmentedEpochs`` draws one version of."""
     is_copy = rows["augmentation"].isin(TRAINING_CONDITIONS)
-    copies_of: dict[str, list[np.ndarray]] = {}
-    for position, source in zip(rows.index[is_copy], rows.loc[is_copy, "source_clip"]):
-        copies_of.setdefault(source, []).append(clips[position])
+    copies_of = copy_rows_by_source(rows[is_copy])
     kept = rows[~is_copy]
-    return kept, [tuple(copies_of.get(clip_id, ())) for clip_id in kept["clip_id"]]
+    return kept, [tuple(clips[position] for position in copies_of.get(clip_id, ())) for clip_id in kept["clip_id"]]
 
 
 def store_clips(store: FrameStore, speaker_normalised: bool) -> list[np.ndarray]:

@@ -8,8 +8,14 @@ check) load neither.
 """
 
 import opensmile  # noqa: F401  (imported for its side effect: the native library loads first)
-import keras  # noqa: E402
-import tensorflow  # noqa: E402
-from keras import layers  # noqa: E402
+
+from soundmind.native_output import native_start_up_notes_dropped
+
+# TensorFlow 2.21's C++ start-up notes (oneDNN, CPU features) go through absl before TF_CPP_MIN_LOG_LEVEL is read,
+# so on CPUs where oneDNN is on they reach the terminal whatever that variable says; anything else it prints stays.
+with native_start_up_notes_dropped():
+    import keras  # noqa: E402
+    import tensorflow  # noqa: E402
+    from keras import layers  # noqa: E402
 
 __all__ = ["keras", "layers", "tensorflow"]
