@@ -12,6 +12,7 @@ from soundmind.features.sets import select_feature_set
 from soundmind.features.spectral import RICH_FEATURE_NAMES, FeatureSettings, rich_feature_vector
 from soundmind.data.ravdess import EMOTIONS, actor_gender, clip_id_for, parse_clip_id
 from soundmind.data.split import assign_actors, split_manifest
+from tests.tiny_corpus import synthetic_clip
 
 SETTINGS = FeatureSettings()
 
@@ -96,6 +97,19 @@ def test_rich_vector_is_deterministic_and_tells_pitches_apart():
     np.testing.assert_array_equal(low, rich_feature_vector(tone(frequency=150), SETTINGS))
     centroid = RICH_FEATURE_NAMES.index("centroid_mean")
     assert high[centroid] > low[centroid]
+
+
+def test_rich_vector_is_the_same_whatever_number_of_blas_threads_the_caller_allows():
+    """Loky workers get cores // n_jobs BLAS threads, Dask workers one, the predictor every core: on OpenBLAS's
+    AVX2 and AVX-512 kernels two threads used to sum the mel and MFCC products in another order than one."""
+    from threadpoolctl import threadpool_limits
+
+    waveform = synthetic_clip("angry", actor=3, statement=1, sample_rate=16000, seconds=3.0)
+    with threadpool_limits(limits=1, user_api="blas"):
+        on_one_thread = rich_feature_vector(waveform, SETTINGS)
+    with threadpool_limits(limits=4, user_api="blas"):
+        on_four_threads = rich_feature_vector(waveform, SETTINGS)
+    assert on_one_thread.tobytes() == on_four_threads.tobytes()
 
 
 def test_mfcc40_is_the_mfcc_mean_block_of_the_rich_vector():

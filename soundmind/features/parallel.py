@@ -7,6 +7,7 @@ picks, so the same stage scales out to a cluster without a line of it changing.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import joblib
 
 from soundmind.errors import ParamsError
+from soundmind.machine import CODE_PATH_VARIABLES, numerical_code_paths
 
 BACKENDS = ("loky", "threading", "dask")
 # The modules whose functions the workers run: a cluster must run this checkout's version of them.
@@ -30,7 +32,8 @@ def code_fingerprint() -> str:
 
 
 def check_workers(client, data_dir: Path) -> None:
-    """Refuse a cluster whose workers run other feature code or cannot see the audio."""
+    """Refuse a cluster whose workers run other feature code, compute with other numerical code paths
+    (library versions, BLAS kernel, numpy's SIMD targets) or cannot see the audio."""
     mismatched = sorted(address for address, fingerprint in client.run(code_fingerprint).items()
                         if fingerprint != code_fingerprint())
     if mismatched:
@@ -38,6 +41,16 @@ def check_workers(client, data_dir: Path) -> None:
             f"Dask workers {', '.join(mismatched)} run a different version of soundmind's feature code; "
             "install this checkout on them (pip install -e .)."
         )
+    here = numerical_code_paths()
+    for address, theirs in sorted(client.run(numerical_code_paths).items()):
+        differing = [f"{key} {theirs.get(key)} against {value} here" for key, value in here.items() if theirs.get(key) != value]
+        if differing:
+            settings = " ".join(f"{name}={os.environ[name]}" for name in CODE_PATH_VARIABLES if name in os.environ)
+            raise ParamsError(
+                f"Dask worker {address} computes with other numerical code than this process ({'; '.join(differing)}), "
+                "so its features would differ in their last bits; install this checkout's requirements.txt on it"
+                + (f" and start it with {settings}" if settings else "") + " (docs/reliability.md)."
+            )
     blind = sorted(address for address, seen in client.run(Path(data_dir).is_dir).items() if not seen)
     if blind:
         raise ParamsError(f"Dask workers {', '.join(blind)} cannot see {data_dir}; mount the project at the same path.")

@@ -6,11 +6,15 @@ MFCC-mean slice of the same vector, so the two can never drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import librosa
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from soundmind.audio import load_audio
 
@@ -90,9 +94,26 @@ def frame_features(waveform: np.ndarray, settings: FeatureSettings) -> dict[str,
     }
 
 
+@cache
+def blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block inside on one BLAS thread.
+
+    OpenBLAS sums a matrix product in another order on two threads than on one, which moves the last bits
+    of the mel and MFCC blocks; loky gives each worker cores // n_jobs threads, Dask one, the predictor all.
+    One thread everywhere gives one answer."""
+    with blas_controller().limit(limits=1, user_api="blas"):
+        yield
+
+
 def rich_feature_vector(waveform: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     """Return the 392-dim vector: mean then standard deviation over time of each block, in design order."""
-    frames = frame_features(np.asarray(waveform, dtype=np.float32), settings)
+    with one_blas_thread():
+        frames = frame_features(np.asarray(waveform, dtype=np.float32), settings)
     parts = []
     for block, _rows in RICH_BLOCKS:
         matrix = frames[block]
