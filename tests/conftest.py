@@ -34,6 +34,7 @@ TINY_CRNN = dict(
     batch_size=8, peak_learning_rate=0.01, mixup_alpha=0.2, freq_masks=1, freq_mask_bands=4, time_masks=1,
     time_mask_frames=10,
 )
+TINY_STRIDED_CRNN = dict(TINY_CRNN, front_filters=[4, 8], conv1d_filters=[16], conv1d_pools=[2])
 
 
 def tiny_params(params: dict) -> dict:
@@ -53,6 +54,8 @@ def tiny_params(params: dict) -> dict:
             model.update(seeds=1, epochs=3, early_stopping_patience=2, min_epochs=1, batch_size=16)
         elif model["architecture"] == "crnn":
             model.update(TINY_CRNN)
+        elif model["architecture"] == "strided_crnn":
+            model.update(TINY_STRIDED_CRNN)
     params["train"]["ensemble"]["sklearn_members"]["extra_trees"]["n_estimators"] = 20
     params["cv"].update(folds=3)  # two actors per fold; the CRNN's recipe is TINY_CRNN's
     params["train_adapted"].update(crnn_epochs=6, crnn_min_epochs=2)

@@ -82,7 +82,8 @@ def test_the_sidebar_names_the_active_model_offers_the_trained_ones_and_shows_it
     assert model_picker.options == available_bundles(tiny_project / "models")
     assert model_picker.options[0] == "ensemble"
     assert set(model_picker.options) == {
-        "ensemble", "optimized", "enhanced", "baseline", "svm_rich", "logistic_egemaps", "logistic_compare", "crnn"
+        "ensemble", "optimized", "enhanced", "baseline", "svm_rich", "logistic_egemaps", "logistic_compare", "crnn",
+        "strided_crnn",
     }
     assert model_picker.value == "ensemble"
     assert "Active model: **ensemble**" in [item.value for item in tiny_app.sidebar.markdown]

@@ -14,6 +14,7 @@ from soundmind.checks import check_params
 from soundmind.errors import ParamsError
 from soundmind.params import load_params
 from tests.conftest import REPO_ROOT, copy_project
+from tests.test_crnn import STRIDED
 
 PROJECT_PARAMS = load_params(REPO_ROOT / "params.yaml")
 
@@ -26,6 +27,10 @@ def changed(edit) -> dict:
 
 def test_the_project_params_pass():
     check_params(PROJECT_PARAMS)
+
+
+def test_a_strided_crnn_block_passes():
+    check_params(changed(lambda p: p["train"]["crnn"].update(STRIDED)))
 
 
 def test_optional_settings_may_be_left_out():
@@ -81,6 +86,14 @@ BAD_PARAMS = [
     ("CRNN on vectors", lambda p: p["train"]["crnn"].update(feature_set="rich"), "train.crnn.feature_set"),
     ("CRNN keeps no epoch", lambda p: p["train"]["crnn"].update(min_epochs=45), "train.crnn.min_epochs"),
     ("CRNN jit as a word", lambda p: p["train"]["crnn"].update(jit_compile="yes"), "train.crnn.jit_compile"),
+    ("strided CRNN without its front", lambda p: p["train"]["crnn"].update(architecture="strided_crnn"),
+     "train.crnn.front_filters"),
+    ("strided CRNN pools per 1D block", lambda p: p["train"]["crnn"].update(STRIDED, conv1d_pools=[2]),
+     "train.crnn.conv1d_pools"),
+    ("strided CRNN front of zero filters", lambda p: p["train"]["crnn"].update(STRIDED, front_filters=[32, 0]),
+     "train.crnn.front_filters"),
+    ("strided CRNN kernel as a word", lambda p: p["train"]["crnn"].update(STRIDED, conv1d_kernel_size="3"),
+     "train.crnn.conv1d_kernel_size"),
     ("frames for a vector model", lambda p: p["train"]["baseline"].update(feature_set="frames"), "train.baseline.feature_set"),
     ("no mel bands", lambda p: p["frames"].update(n_mels=0), "frames.n_mels"),
     ("hop beyond the window", lambda p: p["frames"].update(hop_seconds=0.05), "frames"),

@@ -13,7 +13,7 @@ from soundmind.data.ravdess import EMOTIONS
 from soundmind.data.synthetic import synthetic_clip
 from soundmind.features.frames import FrameSettings, clip_frames, standardise_per_band
 from soundmind.models.bundle import load_bundle, save_bundle
-from soundmind.models.crnn import build_crnn, build_crnn_from_params
+from soundmind.models.crnn import build_crnn, build_crnn_from_params, build_strided_crnn
 from soundmind.models.crnn_inputs import windowed_probabilities
 from soundmind.models.frame_bundle import FrameBundle
 from soundmind.models.keras_backend import keras
@@ -63,6 +63,82 @@ def test_the_crnn_of_params_yaml_has_its_blocks_and_parameter_count(project_para
 def test_build_crnn_refuses_bad_arguments(arguments):
     with pytest.raises(ValueError):
         build_crnn(**{"n_mels": 64, "num_classes": 8, **arguments})
+
+
+# benchmarks/frame_models.py's candidate: train.crnn's recipe with a strided 2D front end and a 1D back end.
+STRIDED = dict(architecture="strided_crnn", front_filters=[32, 32], conv1d_filters=[128, 128], conv1d_kernel_size=3,
+               conv1d_pools=[2, 1])
+
+
+def expected_strided_parameters(params: dict, n_mels: int, classes: int) -> int:
+    """Front convs 3x3 and 1D convs (weights, bias, 4 batch-norm values per channel), then the CRNN's GRU and head."""
+    channels = [1, *params["front_filters"]]
+    front = sum(9 * inputs * outputs + outputs + 4 * outputs for inputs, outputs in zip(channels, channels[1:]))
+    bands = n_mels
+    for _ in params["front_filters"]:
+        bands = math.ceil(bands / 2)  # stride 2, "same" padding
+    widths = [bands * channels[-1], *params["conv1d_filters"]]
+    kernel = params["conv1d_kernel_size"]
+    conv1d = sum(kernel * inputs * outputs + outputs + 4 * outputs for inputs, outputs in zip(widths, widths[1:]))
+    units = params["gru_units"]
+    gru = 2 * 3 * (widths[-1] * units + units * units + 2 * units)
+    return front + conv1d + gru + (2 * units + 1) + (2 * units * classes + classes)
+
+
+@pytest.mark.parametrize("n_mels", [40, 64])
+def test_the_strided_crnn_of_params_has_a_strided_2d_front_a_1d_back_and_its_parameter_count(project_params, n_mels):
+    params = {**project_params["train"]["crnn"], **STRIDED}
+    model = build_crnn_from_params(params, n_mels, len(EMOTIONS))
+    assert model.name == "strided_crnn"
+    kinds = [layer.__class__.__name__ for layer in model.layers]
+    front = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    assert [layer.filters for layer in front] == STRIDED["front_filters"]
+    assert all(layer.strides == (2, 2) and layer.kernel_size == (3, 3) for layer in front)
+    assert kinds.index("Conv1D") > max(index for index, kind in enumerate(kinds) if kind == "Conv2D")
+    assert [layer.filters for layer in model.layers if layer.__class__.__name__ == "Conv1D"] == STRIDED["conv1d_filters"]
+    assert [layer.pool_size for layer in model.layers if layer.__class__.__name__ == "MaxPooling1D"] == [(2,)]
+    assert model.get_layer("bidirectional_gru").forward_layer.units == params["gru_units"]
+    assert kinds[-5:] == ["Softmax", "Dot", "Reshape", "Dropout", "Dense"]  # the CRNN's attention pooling and softmax
+    assert model.count_params() == expected_strided_parameters(params, n_mels, len(EMOTIONS))
+    # 300 frames: 75 after the front end (stride 2, twice), 37 after the first 1D block's pool
+    sequence = keras.Model(model.inputs, model.get_layer("bidirectional_gru").output)
+    assert sequence.predict_on_batch(np.zeros((1, 300, n_mels), np.float32)).shape == (1, 37, 2 * params["gru_units"])
+    assert model.predict_on_batch(np.zeros((2, 57, n_mels), np.float32)).shape == (2, 8)
+
+
+@pytest.mark.parametrize("arguments", [
+    dict(n_mels=0), dict(num_classes=1), dict(front_filters=[]), dict(conv1d_filters=[64], conv1d_pools=[2, 1]),
+    dict(conv1d_pools=[0, 1]), dict(conv1d_kernel_size=0), dict(gru_units=0), dict(head_dropout=1.0),
+])
+def test_build_strided_crnn_refuses_bad_arguments(arguments):
+    with pytest.raises(ValueError):
+        build_strided_crnn(**{"n_mels": 40, "num_classes": 8, **arguments})
+
+
+def test_an_unknown_frame_architecture_is_refused_by_name(project_params):
+    with pytest.raises(ValueError, match="'transformer'"):
+        build_crnn_from_params({**project_params["train"]["crnn"], "architecture": "transformer"}, 40, 8)
+
+
+def test_the_strided_crnn_trains_with_the_crnn_loop_and_repeats_itself_for_a_seed():
+    from soundmind.models.crnn_training import fit_crnn_seed
+
+    rng = np.random.default_rng(0)
+    clips = [rng.standard_normal((int(length), 16)).astype(np.float32) for length in rng.integers(30, 60, 24)]
+    labels = np.arange(24) % 8
+    params = dict(STRIDED, front_filters=[4, 4], conv1d_filters=[8], conv1d_pools=[2], conv_dropout=0.1, gru_units=4,
+                  head_dropout=0.1, batch_norm_momentum=0.9, batch_size=8, epochs=2, min_epochs=0, warmup_epochs=1,
+                  peak_learning_rate=0.01, weight_decay=0.01, label_smoothing=0.1, mixup_alpha=0.2, freq_masks=1,
+                  freq_mask_bands=2, time_masks=1, time_mask_frames=5, jit_compile=False)
+
+    def fit():
+        model, history, summary = fit_crnn_seed(params, 3, train_clips=clips, train_y=labels, val_clips=clips[:8],
+                                                val_y=labels[:8], crop_frames=40)
+        return model.get_weights(), history, summary
+
+    (weights, history, summary), (again, _, _) = fit(), fit()
+    assert len(history["accuracy"]) == 2 and 0.0 <= summary["val_accuracy"] <= 1.0
+    assert all(np.array_equal(first, second) for first, second in zip(weights, again))
 
 
 def frame_bundle(seeds=(7, 8), crop_frames=100) -> FrameBundle:

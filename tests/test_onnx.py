@@ -21,7 +21,8 @@ from soundmind.serving.predict import EmotionPredictor
 from tests.tiny_corpus import synthetic_clip
 
 RATE = 16000
-KERAS_BUNDLES = ("baseline", "enhanced", "optimized", "crnn", "ensemble", "crnn_adapted", "ensemble_adapted")
+KERAS_BUNDLES = ("baseline", "enhanced", "optimized", "crnn", "strided_crnn", "ensemble", "crnn_adapted",
+                 "ensemble_adapted")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_the_export_stage_checked_every_keras_bundle_against_keras_on_the_test_a
                     for archive in archives]
         assert figures["onnx_files"] == expected
         assert all((tiny_project / path).is_file() for path in expected)
-    assert report["crnn"]["onnx_files"] and report["baseline"]["onnx_files"]
+    assert report["crnn"]["onnx_files"] and report["strided_crnn"]["onnx_files"] and report["baseline"]["onnx_files"]
 
 
 def test_exporting_an_archive_twice_gives_the_same_bytes(tiny_project, tmp_path):

@@ -102,7 +102,9 @@ def test_baseline_bundle_and_metrics(tiny_project):
         assert len(curve) == summary["per_seed"][seed]["epochs_run"]
 
 
-TRAINED = {"baseline", "enhanced", "optimized", "svm_rich", "logistic_egemaps", "logistic_compare", "crnn"}
+TRAINED = {"baseline", "enhanced", "optimized", "svm_rich", "logistic_egemaps", "logistic_compare", "crnn", "strided_crnn"}
+# The frame model that cross-validation trains (params.yaml's cv.models: the one best on the val actors).
+CV_FRAME_MODEL = "strided_crnn"
 
 
 def test_every_model_is_trained_and_evaluated_and_the_ensemble_keeps_the_members_that_vote(tiny_project):
@@ -116,7 +118,7 @@ def test_every_model_is_trained_and_evaluated_and_the_ensemble_keeps_the_members
     assert sum(member["weight"] for member in members.values()) == pytest.approx(1.0)
     bundled = {path.name for path in (tiny_project / "models/ensemble/members").iterdir()}
     assert bundled == set(members)
-    for name in ("baseline", "enhanced", "optimized", "crnn"):
+    for name in ("baseline", "enhanced", "optimized", "crnn", "strided_crnn"):
         summary = json.loads((tiny_project / f"reports/training/{name}.json").read_text())
         assert all(seed["epochs_run"] >= 1 for seed in summary["per_seed"].values()) and summary["parameters"] > 0
         assert (tiny_project / f"reports/plots/training/{name}.png").stat().st_size > 0
@@ -151,7 +153,7 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
     assert tested == list(TINY_ACTORS)
     for protocol in ("plain", "speaker_normalised"):
         summary = report[protocol]["summary"]
-        assert set(summary) == {"svm_rich", "logistic_egemaps", "logistic_compare", "crnn", "ensemble"}
+        assert set(summary) == {"svm_rich", "logistic_egemaps", "logistic_compare", CV_FRAME_MODEL, "ensemble"}
         per_fold = report[protocol]["per_fold"]
         assert len(per_fold) == 3
         folds_table = pd.read_csv(tiny_project / f"reports/cv_folds_{protocol}.csv")
@@ -160,9 +162,9 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
             accuracies = [fold[name]["accuracy"] for fold in per_fold]
             assert model["accuracy_mean"] == pytest.approx(np.mean(accuracies), abs=1e-4)
             assert folds_table[name].tolist() == pytest.approx(accuracies)
-        # The CRNN of every fold is the shipped recipe (train.crnn's epochs), not a shortened one.
-        shipped = yaml.safe_load((tiny_project / "params.yaml").read_text())["train"]["crnn"]["epochs"]
-        assert {fold["crnn"]["epochs"] for fold in per_fold} == {shipped}
+        # The frame model of every fold is the shipped recipe (its train block's epochs), not a shortened one.
+        shipped = yaml.safe_load((tiny_project / "params.yaml").read_text())["train"][CV_FRAME_MODEL]["epochs"]
+        assert {fold[CV_FRAME_MODEL]["epochs"] for fold in per_fold} == {shipped}
     assert (tiny_project / "reports/plots/cv_folds.png").stat().st_size > 0
 
 
@@ -194,8 +196,8 @@ def test_a_tiny_crnn_learns_the_tiny_corpus_and_reports_its_seeds(tiny_project):
         assert len(curve) == TINY_CRNN["epochs"]
     report = json.loads((tiny_project / "reports/cv.json").read_text())
     for protocol in ("plain", "speaker_normalised"):
-        assert all(fold["crnn"]["seeds"] == [42] for fold in report[protocol]["per_fold"])
-        assert "crnn" in report[protocol]["per_fold"][0]["ensemble"]["weights"]
+        assert all(fold[CV_FRAME_MODEL]["seeds"] == [42] for fold in report[protocol]["per_fold"])
+        assert CV_FRAME_MODEL in report[protocol]["per_fold"][0]["ensemble"]["weights"]
 
 
 def test_calibrate_writes_serving_settings_and_reliability_for_every_calibrated_model(tiny_project):

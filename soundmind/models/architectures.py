@@ -4,7 +4,13 @@ Names and plain functions on params only, no imports, so the params check can us
 """
 
 KERAS_ARCHITECTURES = ("baseline", "enhanced", "optimized")  # on a feature vector
-FRAME_ARCHITECTURES = ("crnn",)  # Keras, on log-mel frames (features/frames.py)
+# Keras, on log-mel frames (features/frames.py): the CRNN, and its cheaper variant with a strided 2D front end and a 1D
+# back end (models/crnn.py); both train with the CRNN's loop and recipe.
+FRAME_ARCHITECTURES = ("crnn", "strided_crnn")
+# The train.<name> keys each frame architecture's factory takes beyond the ones both share (FRAME_NETWORK_KEYS).
+FRAME_ARCHITECTURE_KEYS = {"crnn": ("conv_filters", "kernel_size", "pool_sizes"),
+                           "strided_crnn": ("front_filters", "conv1d_filters", "conv1d_kernel_size", "conv1d_pools")}
+FRAME_NETWORK_KEYS = ("conv_dropout", "gru_units", "head_dropout", "batch_norm_momentum")
 SKLEARN_ARCHITECTURES = ("svm", "logistic", "extra_trees")
 
 

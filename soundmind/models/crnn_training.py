@@ -68,10 +68,11 @@ def learning_rate_schedule(params: dict[str, Any], steps_per_epoch: int) -> kera
 def fit_crnn_seed(
     params: dict[str, Any], seed: int, *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
     val_clips: Sequence[np.ndarray], val_y: np.ndarray, crop_frames: int, live_dir: Path | None = None,
-    train_copies: Sequence[Sequence[np.ndarray]] | None = None,
+    train_copies: Sequence[Sequence[np.ndarray]] | None = None, timing: keras.callbacks.Callback | None = None,
 ) -> tuple[keras.Model, dict[str, list[float]], dict[str, Any]]:
     """Return one CRNN trained from scratch with ``seed`` on normalised clips, with the weights of its epoch
-    best on the centre crops of the val clips (after ``min_epochs``), its history and its val summary."""
+    best on the centre crops of the val clips (after ``min_epochs``), its history and its val summary. ``timing``, a
+    callback that only observes (benchmarks/frame_models.py times epochs with it), joins the fit."""
     make_deterministic(seed)
     model = build_crnn_from_params(params, train_clips[0].shape[1], len(EMOTIONS))
     batches = AugmentedEpochs(train_clips, train_y, params, crop_frames, seed, train_copies)
@@ -87,7 +88,7 @@ def fit_crnn_seed(
     keep_best = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=params["epochs"], restore_best_weights=True, start_from_epoch=params["min_epochs"]
     )
-    callbacks = [keep_best] + ([live_callback(live_dir)] if live_dir is not None else [])
+    callbacks = [keep_best] + ([live_callback(live_dir)] if live_dir is not None else []) + ([timing] if timing else [])
     val_data = (centre_crops(val_clips, crop_frames), np.eye(len(EMOTIONS), dtype=np.float32)[val_y])
     history = model.fit(batches, validation_data=val_data, epochs=params["epochs"], callbacks=callbacks, verbose=2)
     return model, history.history, kept_epoch_summary(history.history, keep_best)

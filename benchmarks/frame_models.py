@@ -1,0 +1,211 @@
+"""Frame models on 2 CPU cores: seconds per training epoch of each candidate against the shipped CRNN, in one run.
+
+    python benchmarks/frame_models.py [--clips 960] [--epochs 3] [--write]
+    python benchmarks/frame_models.py --layouts [--write]   # 1 process x 2 threads against 2 processes x 1 thread
+    python benchmarks/frame_models.py --cross-validate strided_crnn_40x2s [--protocols plain] [--write]
+
+Every candidate trains with the project's own loop (``crnn_training.fit_crnn_seed``: train.crnn's recipe, random
+crops, SpecAugment, mixup, AdamW, the val crops scored after each epoch), with the few keys it changes. The clips are
+synthetic frames with the lengths of trimmed RAVDESS clips (1.4 to 3.2 s); an epoch's time does not depend on what
+the frames hold. The first epoch (it traces the graphs) is reported apart; the figure is the mean of the others.
+With --cross-validate, a candidate's 6-fold accuracy on the real frame store (features/frames, from `dvc repro
+extract-frames`): the cross-validate stage's own folds and code (`evaluation.cv.cross_validate`), the candidate alone,
+one seed a fold (cv.crnn_seeds), trained with the shipped recipe (train.crnn's epochs, crops and channel copies); the
+table of epoch times prints it beside each candidate once recorded. The shipped CRNN's own figure is the
+cross-validate stage's (reports/cv.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.results import BENCHMARKS_FILE, record  # noqa: E402
+from soundmind.params import load_params  # noqa: E402
+
+SECTION = "frame_models"
+REFERENCE = "crnn_64x2s"  # the CRNN as train.crnn ships it
+# Inputs: mel bands x crop seconds, with the SpecAugment masks scaled to them (10 of 64 bands, 40 of 300 frames).
+NARROW = {"n_mels": 40, "crop_seconds": 2.0, "freq_mask_bands": 6, "time_mask_frames": 27}
+WIDE = {"n_mels": 64, "crop_seconds": 3.0, "freq_mask_bands": 10, "time_mask_frames": 40}
+# name: (the train block it starts from, the keys it changes)
+CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "crnn_40x2s": ("crnn", NARROW),  # the CRNN as shipped before the strided CRNN
+    REFERENCE: ("crnn", {"n_mels": 64, "crop_seconds": 2.0, "freq_mask_bands": 10, "time_mask_frames": 27}),
+    "crnn_64x3s": ("crnn", WIDE),
+    "strided_crnn_40x2s": ("strided_crnn", NARROW),
+    "strided_crnn_64x3s": ("strided_crnn", WIDE),  # train.strided_crnn as shipped
+}
+
+
+def candidate_recipe(name: str, params: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The candidate's train block with its keys changed, and the number of mel bands it reads."""
+    block, changes = CANDIDATES[name]
+    changes = dict(changes)
+    n_mels = changes.pop("n_mels")
+    return {**params["train"][block], **changes}, n_mels
+
+
+def synthetic_clips(count: int, n_mels: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(140, 321, size=count)
+    return [rng.standard_normal((length, n_mels)).astype(np.float32) for length in lengths], rng.integers(0, 8, count)
+
+
+def time_epochs(name: str, clips: int, epochs: int, threads: int | None = None) -> dict[str, Any]:
+    """Train candidate ``name`` for ``epochs`` epochs on ``clips`` synthetic clips (a fifth as many val clips)."""
+    from soundmind.models.keras_backend import keras, tensorflow
+
+    if threads:
+        tensorflow.config.threading.set_intra_op_parallelism_threads(threads)
+        tensorflow.config.threading.set_inter_op_parallelism_threads(threads)
+    from soundmind.features.frames import FrameSettings
+    from soundmind.models.crnn_training import fit_crnn_seed
+
+    params = load_params(REPO_ROOT / "params.yaml")
+    recipe, n_mels = candidate_recipe(name, params)
+    recipe.update(epochs=epochs, min_epochs=0, warmup_epochs=min(recipe["warmup_epochs"], epochs - 1))
+    train_clips, train_y = synthetic_clips(clips, n_mels, seed=1)
+    val_clips, val_y = synthetic_clips(max(1, clips // 5), n_mels, seed=2)
+
+    class EpochTimes(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.started)
+
+    timing = EpochTimes()
+    model, _, _ = fit_crnn_seed(recipe, 42, train_clips=train_clips, train_y=train_y, val_clips=val_clips, val_y=val_y,
+                                crop_frames=FrameSettings().frames_in(recipe["crop_seconds"]), timing=timing)
+    return {"parameters": int(model.count_params()), "n_mels": n_mels, "crop_seconds": recipe["crop_seconds"],
+            "first_epoch_seconds": round(timing.seconds[0], 2),
+            "seconds_per_epoch": round(float(np.mean(timing.seconds[1:])), 2), "clips": clips}
+
+
+def cross_validate_candidate(name: str, protocols: list[str]) -> dict[str, Any]:
+    """The candidate's accuracy in the cross-validate stage's folds, per protocol, and the time it took."""
+    from soundmind.evaluation.cv import cross_validate, cv_model_specs
+    from soundmind.features.frame_store import frame_settings_dict, load_family_inputs
+
+    params = load_params(REPO_ROOT / "params.yaml")
+    recipe, n_mels = candidate_recipe(name, params)
+    if n_mels != params["frames"]["n_mels"]:
+        raise SystemExit(f"{name} reads {n_mels} mel bands and features/frames holds frames.n_mels "
+                         f"({params['frames']['n_mels']}): rebuild it with that setting first.")
+    tables = load_family_inputs({"frames"}, REPO_ROOT / "features", expected_frames=frame_settings_dict(params))
+    started = time.perf_counter()
+    report = cross_validate(tables, cv_model_specs([name], {name: recipe}), n_folds=params["cv"]["folds"],
+                            protocols=tuple(protocols), ensemble_rounds=params["cv"]["ensemble_rounds"],
+                            seed=params["base"]["seed"], crnn_seeds=params["cv"]["crnn_seeds"])
+    seconds = time.perf_counter() - started
+    return {protocol: {**{key: report[protocol]["summary"][name][key] for key in ("accuracy_mean", "accuracy_std")},
+                       "per_fold": [fold[name]["accuracy"] for fold in report[protocol]["per_fold"]],
+                       # what a choice between candidates may look at: each fold's val actors, never its test ones
+                       "val_accuracy_mean": round(float(np.mean([fold[name]["val_accuracy"]
+                                                                 for fold in report[protocol]["per_fold"]])), 4),
+                       "val_per_fold": [fold[name]["val_accuracy"] for fold in report[protocol]["per_fold"]],
+                       "epochs": recipe["epochs"], "seeds_per_fold": params["cv"]["crnn_seeds"],
+                       "minutes_all_protocols": round(seconds / 60, 1)}
+            for protocol in protocols}
+
+
+def in_a_process(name: str, clips: int, epochs: int, threads: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, "--worker", name, "--clips", str(clips), "--epochs", str(epochs),
+                             "--threads", str(threads)], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+
+
+def worker_result(process: subprocess.Popen) -> dict[str, Any]:
+    stdout, _ = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"a benchmark worker exited with {process.returncode}")
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def compare_layouts(name: str, clips: int, epochs: int) -> dict[str, Any]:
+    """Clips per second of one training on 2 threads against two trainings at once on 1 thread each (what
+    cross-validation could run: two folds or seeds side by side)."""
+    started = time.perf_counter()
+    one = worker_result(in_a_process(name, clips, epochs, threads=2))
+    one_wall = time.perf_counter() - started
+    started = time.perf_counter()
+    pair = [worker_result(process) for process in [in_a_process(name, clips, epochs, threads=1) for _ in range(2)]]
+    pair_wall = time.perf_counter() - started
+    one_rate = clips / one["seconds_per_epoch"]
+    pair_rate = sum(clips / result["seconds_per_epoch"] for result in pair)
+    return {
+        "candidate": name,
+        "one_process_two_threads": {"seconds_per_epoch": one["seconds_per_epoch"], "clips_per_second": round(one_rate, 1),
+                                    "wall_seconds": round(one_wall, 1)},
+        "two_processes_one_thread": {"seconds_per_epoch": [result["seconds_per_epoch"] for result in pair],
+                                     "clips_per_second": round(pair_rate, 1), "wall_seconds": round(pair_wall, 1)},
+        "ratio": round(pair_rate / one_rate, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=960, help="training clips per epoch (RAVDESS's fixed split: 960)")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per candidate; the first is reported apart")
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    parser.add_argument("--layouts", action="store_true", help="compare 1 process x 2 threads with 2 x 1 instead")
+    parser.add_argument("--cross-validate", choices=list(CANDIDATES), metavar="CANDIDATE",
+                        help="the candidate's accuracy in the cross-validate stage's folds instead")
+    parser.add_argument("--protocols", nargs="+", default=["plain"], choices=["plain", "speaker_normalised"])
+    parser.add_argument("--write", action="store_true", help=f"record the results in {BENCHMARKS_FILE.name}")
+    parser.add_argument("--worker", choices=list(CANDIDATES), help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.epochs < 2:
+        parser.error("--epochs must be at least 2: the first one traces the graphs and is not counted")
+    if arguments.worker:
+        print(json.dumps(time_epochs(arguments.worker, arguments.clips, arguments.epochs, arguments.threads)))
+        return
+    existing = json.loads(BENCHMARKS_FILE.read_text()).get(SECTION, {}) if BENCHMARKS_FILE.is_file() else {}
+    if arguments.cross_validate:
+        figures = cross_validate_candidate(arguments.cross_validate, arguments.protocols)
+        print(json.dumps(figures, indent=2))
+        if arguments.write:
+            for protocol, figure in figures.items():
+                existing.setdefault(f"cv_{protocol}", {})[arguments.cross_validate] = figure
+            record(SECTION, existing)
+        return
+    if arguments.layouts:
+        layouts = compare_layouts(REFERENCE, arguments.clips, arguments.epochs)
+        print(json.dumps(layouts, indent=2))
+        if arguments.write:
+            record(SECTION, {**existing, "layouts": layouts})
+        return
+    # Each candidate in a process of its own, one after the other, all on both cores: the same conditions for all.
+    results = {name: worker_result(in_a_process(name, arguments.clips, arguments.epochs, threads=2))
+               for name in arguments.candidates}
+    reference = results.get(REFERENCE)
+    accuracy = existing.get("cv_plain", {})
+    print(f"{'candidate':<22} {'params':>8} {'s/epoch':>8} {'vs shipped':>10} {'first epoch':>11}  6-fold plain")
+    for name, result in results.items():
+        ratio = f"{result['seconds_per_epoch'] / reference['seconds_per_epoch']:.2f}x" if reference else "-"
+        cv = accuracy.get(name)
+        cv_text = f"{cv['accuracy_mean']:.1%} ± {cv['accuracy_std']:.1%}" if cv else "not measured"
+        print(f"{name:<22} {result['parameters']:>8,} {result['seconds_per_epoch']:>8.2f} {ratio:>10} "
+              f"{result['first_epoch_seconds']:>10.1f}s  {cv_text}")
+    if arguments.write:
+        record(SECTION, {**existing, "epochs": results, "reference": REFERENCE})
+
+
+if __name__ == "__main__":
+    main()
