@@ -36,6 +36,7 @@ from soundmind.params import load_params  # noqa: E402
 
 SECTION = "frame_models"
 REFERENCE = "crnn_64x2s"  # the CRNN as train.crnn ships it
+LAYOUT_CANDIDATES = (REFERENCE, "strided_crnn_64x3s")  # the shipped CRNN, and cross-validation's frame model
 # Inputs: mel bands x crop seconds, with the SpecAugment masks scaled to them (10 of 64 bands, 40 of 300 frames).
 NARROW = {"n_mels": 40, "crop_seconds": 2.0, "freq_mask_bands": 6, "time_mask_frames": 27}
 WIDE = {"n_mels": 64, "crop_seconds": 3.0, "freq_mask_bands": 10, "time_mask_frames": 40}
@@ -186,7 +187,8 @@ def main() -> None:
             record(SECTION, existing)
         return
     if arguments.layouts:
-        layouts = compare_layouts(REFERENCE, arguments.clips, arguments.epochs)
+        # The shipped CRNN and cross-validation's frame model (params.yaml's cv.models).
+        layouts = {name: compare_layouts(name, arguments.clips, arguments.epochs) for name in LAYOUT_CANDIDATES}
         print(json.dumps(layouts, indent=2))
         if arguments.write:
             record(SECTION, {**existing, "layouts": layouts})

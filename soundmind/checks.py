@@ -162,12 +162,13 @@ def check_split(params: dict[str, Any]) -> None:
 
 
 def check_cv(params: dict[str, Any]) -> None:
-    """``cv``: the fold count, protocols, ensemble rounds and models."""
+    """``cv``: the fold count, protocols, ensemble rounds, worker processes and models."""
     check_fold_count(require(params, "cv.folds"))
     protocols = require(params, "cv.protocols")
     if not isinstance(protocols, list) or not protocols or not set(protocols) <= set(CV_PROTOCOLS):
         raise ParamsError(f"params.yaml: 'cv.protocols' must be a non-empty list of {', '.join(CV_PROTOCOLS)}, got {protocols!r}.")
     require_positive_int(params, "cv.ensemble_rounds")
+    require_positive_int(params, "cv.n_jobs")
     if not isinstance(require(params, "cv.channel_shifted_val"), bool):
         raise ParamsError(f"params.yaml: 'cv.channel_shifted_val' must be true or false, got {params['cv']['channel_shifted_val']!r}.")
     check_cv_models(require(params, "cv.models"), require(params, "train"))

@@ -71,11 +71,16 @@ def check_positive_int_list(prefix: str, block: dict[str, Any], key: str, allow_
     return values
 
 
+def check_positive_int(prefix: str, block: dict[str, Any], key: str) -> int:
+    if not is_int(block[key]) or block[key] <= 0:
+        raise ParamsError(f"params.yaml: '{prefix}.{key}' must be a positive integer, got {block[key]!r}.")
+    return block[key]
+
+
 def check_crnn_blocks(prefix: str, block: dict[str, Any], n_mels: int) -> None:
     """The CRNN's conv blocks: filters, one [time, band] pool per block that leaves a mel band, a kernel size."""
     filters, pools = check_positive_int_list(prefix, block, "conv_filters"), block["pool_sizes"]
-    if not is_int(block["kernel_size"]) or block["kernel_size"] <= 0:
-        raise ParamsError(f"params.yaml: '{prefix}.kernel_size' must be a positive integer, got {block['kernel_size']!r}.")
+    check_positive_int(prefix, block, "kernel_size")
     if (not isinstance(pools, list) or len(pools) != len(filters) or not all(
             isinstance(pool, list) and len(pool) == 2 and all(is_int(size) and size > 0 for size in pool) for pool in pools)):
         raise ParamsError(f"params.yaml: '{prefix}.pool_sizes' must hold one [time, band] pair of positive integers "
@@ -92,6 +97,4 @@ def check_strided_crnn_blocks(prefix: str, block: dict[str, Any]) -> None:
     if len(pools) != len(filters):
         raise ParamsError(f"params.yaml: '{prefix}.conv1d_pools' must hold one time pool per entry of "
                           f"'{prefix}.conv1d_filters', got {pools!r}.")
-    if not is_int(block["conv1d_kernel_size"]) or block["conv1d_kernel_size"] <= 0:
-        raise ParamsError(f"params.yaml: '{prefix}.conv1d_kernel_size' must be a positive integer, "
-                          f"got {block['conv1d_kernel_size']!r}.")
+    check_positive_int(prefix, block, "conv1d_kernel_size")

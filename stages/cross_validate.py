@@ -28,6 +28,7 @@ def main() -> None:
         n_folds=require_positive_int(params, "cv.folds"), protocols=tuple(protocols),
         ensemble_rounds=require_positive_int(params, "cv.ensemble_rounds"), seed=require(params, "base.seed"),
         crnn_seeds=require_positive_int(params, "cv.crnn_seeds") if expected_frames else 1,
+        n_jobs=require_positive_int(params, "cv.n_jobs"),
     )
     write_json(CV_REPORT, report)
     long_table = fold_accuracy(report, protocols)

@@ -99,6 +99,8 @@ BAD_PARAMS = [
     ("hop beyond the window", lambda p: p["frames"].update(hop_seconds=0.05), "frames"),
     ("augmented frames as a word", lambda p: p["frames"].update(include_augmented="no"), "frames.include_augmented"),
     ("no CV seeds for the CRNN", lambda p: p["cv"].update(crnn_seeds=0), "cv.crnn_seeds"),
+    ("no CV workers", lambda p: p["cv"].update(n_jobs=0), "cv.n_jobs"),
+    ("CV workers as a word", lambda p: p["cv"].update(n_jobs="two"), "cv.n_jobs"),
     # The old word for a model's type is refused with the key that replaced it.
     ("audit model by its old key", lambda p: p["audit"].update(model={"kind": "svm", "C": 10.0}), "audit.model.architecture"),
     ("ensemble member by its old key",

@@ -113,7 +113,7 @@ def declared_models(stage: dict) -> list[str]:
 
 
 def test_stages_that_read_every_model_declare_exactly_the_bundles_params_yaml_names():
-    from soundmind.models.onnx_export import models_with_networks
+    from soundmind.models.onnx_export import exported_models
     from soundmind.params import calibrated_models, ensemble_members, load_params, model_names
 
     params, declared = load_params(REPO_ROOT / "params.yaml"), stages()
@@ -121,5 +121,5 @@ def test_stages_that_read_every_model_declare_exactly_the_bundles_params_yaml_na
     assert sorted(declared_models(declared["evaluate"])) == sorted(model_names(params))
     assert sorted(declared_models(declared["calibrate"])) == sorted(calibrated_models(params))
     assert sorted(declared_models(declared["train-ensemble"])) == sorted(ensemble_members(params["train"], "ensemble"))
-    assert sorted(declared_models(declared["export"])) == sorted(models_with_networks(params))
+    assert sorted(declared_models(declared["export"])) == sorted(exported_models(params))
     assert {f"train-{name}" for name in model_names(params)} <= set(declared)

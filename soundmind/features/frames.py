@@ -15,6 +15,7 @@ import librosa
 import numpy as np
 
 from soundmind.audio import load_audio
+from soundmind.features.spectral import one_blas_thread
 # speaker_normalise_frames lives in normalise.py with the other speaker statistics; importable from here too.
 from soundmind.features.normalise import FLAT_BAND, speaker_normalise_frames, standardise, statistics  # noqa: F401
 
@@ -83,10 +84,13 @@ def log_mel(waveform: np.ndarray, settings: FrameSettings) -> np.ndarray:
     waveform = np.asarray(waveform, dtype=np.float32)
     if len(waveform) < settings.n_fft:
         waveform = np.pad(waveform, (0, settings.n_fft - len(waveform)))
-    power = librosa.feature.melspectrogram(
-        y=waveform, sr=settings.sample_rate, n_fft=settings.n_fft, hop_length=settings.hop_length,
-        win_length=settings.window_length, n_mels=settings.n_mels, power=2.0,
-    )
+    # One BLAS thread, as for the rich vector: the extraction workers' count, so that the predictor's frames are the
+    # stored ones to the last bit (and no idle BLAS thread spins on a core the openSMILE threads need).
+    with one_blas_thread():
+        power = librosa.feature.melspectrogram(
+            y=waveform, sr=settings.sample_rate, n_fft=settings.n_fft, hop_length=settings.hop_length,
+            win_length=settings.window_length, n_mels=settings.n_mels, power=2.0,
+        )
     return (10.0 * np.log10(np.maximum(power, POWER_FLOOR))).T
 
 

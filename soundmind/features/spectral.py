@@ -104,8 +104,8 @@ def one_blas_thread() -> Iterator[None]:
     """Run the block inside on one BLAS thread.
 
     OpenBLAS sums a matrix product in another order on two threads than on one, which moves the last bits
-    of the mel and MFCC blocks; loky gives each worker cores // n_jobs threads, Dask one, the predictor all.
-    One thread everywhere gives one answer."""
+    of the mel and MFCC blocks (the rich vector's, the frames'); loky gives each worker cores // n_jobs threads,
+    Dask one, the predictor all. One thread everywhere gives one answer."""
     with blas_controller().limit(limits=1, user_api="blas"):
         yield
 

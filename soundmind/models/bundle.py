@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 
 import joblib
 import numpy as np
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from soundmind.features.sets import feature_family, select_feature_set
 from soundmind.errors import StaleFeaturesError
@@ -25,6 +23,8 @@ from soundmind.models.voting import weighted_vote
 
 if TYPE_CHECKING:
     import keras
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
 
 SCALER_FILE = "scaler.joblib"
 PIPELINE_FILE = "pipeline.joblib"
@@ -119,7 +119,7 @@ class Bundle(_BundleBase):
     models' probabilities."""
 
     models: dict[int, keras.Model]  # or anything with Keras' predict_on_batch (onnx_networks.OnnxNetwork)
-    scaler: StandardScaler | None
+    scaler: StandardScaler | None  # or anything with its transform (onnx_networks.OnnxScaler)
     labels: list[str]
     metadata: dict[str, Any]
     framework = "keras"  # what bundle.json records; the CRNN's subclass (models/frame_bundle.py) says "crnn"
@@ -149,7 +149,7 @@ class Bundle(_BundleBase):
 class SklearnBundle(_BundleBase):
     """A scikit-learn pipeline (scaler included) with ``predict_proba``."""
 
-    pipeline: Pipeline
+    pipeline: Pipeline  # or anything with its predict_proba (onnx_networks.OnnxClassifier)
     labels: list[str]
     metadata: dict[str, Any]
 
@@ -221,20 +221,24 @@ def save_bundle(bundle: AnyBundle, directory: Path) -> None:
         _write_bundle_files(bundle, staging)
 
 
-def load_bundle(directory: Path | str, load_network: Callable[[Path], Any] | None = None) -> AnyBundle:
+def load_bundle(directory: Path | str, load_network: Callable[[Path], Any] | None = None,
+                load_fitted: Callable[[Path], Any] | None = None) -> AnyBundle:
     """Read the bundle that ``save_bundle`` wrote into ``directory``; ``load_network`` turns each Keras archive into
-    the network that scores it (default: the Keras model itself; serving passes ONNX Runtime's, in onnx_networks)."""
+    the network that scores it, ``load_fitted`` each pickled scaler or pipeline into what transforms or scores with it
+    (defaults: the Keras model and the pickle themselves; serving passes ONNX Runtime's, in onnx_networks)."""
     directory = Path(directory)
     load_network = load_network or load_keras_model
+    load_fitted = load_fitted or joblib.load
     if not (directory / METADATA_FILE).is_file() or not (directory / LABELS_FILE).is_file():
         raise FileNotFoundError(f"{directory}: not a model bundle (missing {METADATA_FILE} or {LABELS_FILE}).")
     metadata = json.loads((directory / METADATA_FILE).read_text())
     labels = json.loads((directory / LABELS_FILE).read_text())
     framework = metadata.get("framework", "keras")
     if framework == "sklearn":
-        return SklearnBundle(joblib.load(directory / PIPELINE_FILE), labels, metadata)
+        return SklearnBundle(load_fitted(directory / PIPELINE_FILE), labels, metadata)
     if framework == "ensemble":
-        members = {name: load_bundle(directory / MEMBERS_DIR / name, load_network) for name in metadata["weights"]}
+        members = {name: load_bundle(directory / MEMBERS_DIR / name, load_network, load_fitted)
+                   for name in metadata["weights"]}
         return EnsembleBundle(members, metadata["weights"], labels, metadata)
     model_files = {int(seed): seed_model_file(int(seed)) for seed in metadata.get("seeds", [])}
     # A CRNN normalises each clip itself: its bundle holds no scaler.
@@ -250,4 +254,4 @@ def load_bundle(directory: Path | str, load_network: Callable[[Path], Any] | Non
         from soundmind.models.frame_bundle import FrameBundle
 
         return FrameBundle(models=models, scaler=None, labels=labels, metadata=metadata)
-    return Bundle(models=models, scaler=joblib.load(directory / SCALER_FILE), labels=labels, metadata=metadata)
+    return Bundle(models=models, scaler=load_fitted(directory / SCALER_FILE), labels=labels, metadata=metadata)

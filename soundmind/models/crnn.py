@@ -16,14 +16,21 @@ def check_crnn_arguments(
     dropouts: Sequence[float], gru_units: int, batch_norm_momentum: float,
 ) -> None:
     """Raise ValueError, naming the argument, for anything build_crnn cannot build."""
-    if n_mels <= 0 or num_classes < 2:
-        raise ValueError(f"need n_mels > 0 and num_classes >= 2, got {n_mels} and {num_classes}")
+    check_head_arguments(n_mels, num_classes, dropouts, gru_units, batch_norm_momentum)
     if not conv_filters or any(filters <= 0 for filters in conv_filters) or kernel_size <= 0:
         raise ValueError(f"need positive conv_filters and kernel_size, got {list(conv_filters)}, {kernel_size}")
     if len(pool_sizes) != len(conv_filters) or any(len(pool) != 2 or min(pool) < 1 for pool in pool_sizes):
         raise ValueError(f"pool_sizes needs one [time, band] pair of positive sizes per conv block, got {list(pool_sizes)}")
     if n_mels // math.prod(pool[1] for pool in pool_sizes) < 1:
         raise ValueError(f"pool_sizes {list(pool_sizes)} pool the {n_mels} mel bands away")
+
+
+def check_head_arguments(n_mels: int, num_classes: int, dropouts: Sequence[float], gru_units: int,
+                         batch_norm_momentum: float) -> None:
+    """Raise ValueError, naming the argument, for what both frame networks share: the input, the classes, the
+    dropout rates and the recurrent head."""
+    if n_mels <= 0 or num_classes < 2:
+        raise ValueError(f"need n_mels > 0 and num_classes >= 2, got {n_mels} and {num_classes}")
     if gru_units <= 0 or not 0.0 < batch_norm_momentum < 1.0:
         raise ValueError(f"need gru_units > 0 and batch_norm_momentum in (0, 1), got {gru_units}, {batch_norm_momentum}")
     for rate in dropouts:
@@ -81,8 +88,7 @@ def check_strided_crnn_arguments(
     conv1d_pools: Sequence[int], dropouts: Sequence[float], gru_units: int, batch_norm_momentum: float,
 ) -> None:
     """Raise ValueError, naming the argument, for anything build_strided_crnn cannot build."""
-    if n_mels <= 0 or num_classes < 2:
-        raise ValueError(f"need n_mels > 0 and num_classes >= 2, got {n_mels} and {num_classes}")
+    check_head_arguments(n_mels, num_classes, dropouts, gru_units, batch_norm_momentum)
     if not front_filters or any(filters <= 0 for filters in front_filters):
         raise ValueError(f"front_filters must be a non-empty list of positive integers, got {list(front_filters)}")
     if any(filters <= 0 for filters in conv1d_filters) or conv1d_kernel_size <= 0:
@@ -90,7 +96,6 @@ def check_strided_crnn_arguments(
                          f"{conv1d_kernel_size}")
     if len(conv1d_pools) != len(conv1d_filters) or any(pool < 1 for pool in conv1d_pools):
         raise ValueError(f"conv1d_pools needs one positive time pool per conv1d block, got {list(conv1d_pools)}")
-    check_crnn_arguments(n_mels, num_classes, [1], 1, [[1, 1]], dropouts, gru_units, batch_norm_momentum)
 
 
 def build_strided_crnn(

@@ -1,7 +1,9 @@
-"""Writing a bundle's Keras networks as ONNX files, and checking them against Keras (the export stage).
+"""Writing a bundle's Keras networks and scikit-learn pickles as ONNX files, and checking them against the originals
+(the export stage).
 
-Keras' own exporter (``model.export(format="onnx")``, tf2onnx underneath) does the conversion; the file is then
-written with deterministic protobuf serialisation, so that the same archive always gives the same bytes.
+Keras' own exporter (``model.export(format="onnx")``, tf2onnx underneath) converts the networks, skl2onnx the scalers
+and pipelines; each file is then written with deterministic protobuf serialisation, so that the same archive always
+gives the same bytes.
 """
 
 from __future__ import annotations
@@ -11,35 +13,32 @@ import json
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from soundmind.files import replaced_on_success
-from soundmind.models.architectures import FRAME_ARCHITECTURES, KERAS_ARCHITECTURES
 from soundmind.models.bundle import (
-    ADAPTED_SUFFIX, MEMBERS_DIR, METADATA_FILE, AnyBundle, Bundle, EnsembleBundle, seed_model_file,
+    ADAPTED_SUFFIX, MEMBERS_DIR, METADATA_FILE, PIPELINE_FILE, SCALER_FILE, AnyBundle, Bundle, EnsembleBundle,
+    seed_model_file,
 )
-from soundmind.models.keras_backend import keras
-from soundmind.models.onnx_networks import ONNX_SUFFIX
-from soundmind.params import ensemble_members, model_names, require
+from soundmind.models.onnx_networks import ONNX_SUFFIX, PROBABILITIES_OUTPUT
+from soundmind.params import model_names, require
+
+if TYPE_CHECKING:
+    import keras
 
 # Largest difference allowed between a network's Keras and ONNX probabilities on the test actors.
 PROBABILITY_TOLERANCE = 1e-4
 EXAMPLE_FRAMES = 200  # a frame model's example input: any length will do, its time axis stays dynamic
 
 
-def models_with_networks(params: dict[str, Any]) -> list[str]:
-    """The bundles that hold Keras networks, in the train block's order: the Keras train entries, the ensembles that
-    vote over one, then the adapted twins of both (what the export stage writes as ONNX)."""
-    train = require(params, "train")
-    networks = {name for name in model_names(params) if train[name]["architecture"] in KERAS_ARCHITECTURES + FRAME_ARCHITECTURES}
-    ensembles = [name for name in model_names(params) if train[name]["architecture"] == "ensemble"
-                 and networks.intersection(ensemble_members(require(params, "train"), name))]
-    plain = [name for name in model_names(params) if name in networks or name in ensembles]
-    adapted = [name for name in require(params, "train_adapted.models") if name in networks]
+def exported_models(params: dict[str, Any]) -> list[str]:
+    """Every trained bundle, in the train block's order, then the adapted twins (what the export stage writes as
+    ONNX): each holds Keras networks, a scikit-learn pipeline, or members that do."""
+    adapted = list(require(params, "train_adapted.models"))
     adapted_ensemble = [require(params, "train_adapted.ensemble")] if adapted else []
-    return plain + [name + ADAPTED_SUFFIX for name in adapted + adapted_ensemble]
+    return model_names(params) + [name + ADAPTED_SUFFIX for name in adapted + adapted_ensemble]
 
 
 def keras_archives(bundle_dir: Path) -> list[Path]:
@@ -52,6 +51,36 @@ def keras_archives(bundle_dir: Path) -> list[Path]:
     return []
 
 
+def pickled_files(bundle_dir: Path) -> list[Path]:
+    """Every scikit-learn pickle of the bundle in ``bundle_dir`` (a Keras bundle's scaler, a pipeline; an ensemble's
+    members' included), sorted."""
+    metadata = json.loads((Path(bundle_dir) / METADATA_FILE).read_text())
+    if metadata.get("framework") == "ensemble":
+        return sorted(path for name in metadata["weights"] for path in pickled_files(Path(bundle_dir) / MEMBERS_DIR / name))
+    return sorted(path for path in (Path(bundle_dir) / SCALER_FILE, Path(bundle_dir) / PIPELINE_FILE) if path.is_file())
+
+
+def export_pickle(pickle_file: Path, onnx_file: Path) -> None:
+    """Write the scaler or pipeline pickled in ``pickle_file`` as the ONNX file ``onnx_file`` (float32 rows in; a
+    classifier's class probabilities as the output named PROBABILITIES_OUTPUT), through a temporary name."""
+    import joblib
+    import onnx
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+
+    fitted = joblib.load(pickle_file)
+    final = fitted.steps[-1][1] if hasattr(fitted, "steps") else fitted
+    # ZipMap (one dictionary per row) is the converter's default for classifiers: a plain matrix is what we score.
+    options = {id(final): {"zipmap": False}} if hasattr(final, "predict_proba") else None
+    proto = to_onnx(fitted, initial_types=[("input", FloatTensorType([None, int(fitted.n_features_in_)]))],
+                    options=options)
+    if hasattr(final, "predict_proba") and PROBABILITIES_OUTPUT not in [output.name for output in proto.graph.output]:
+        raise ValueError(f"{pickle_file}: its ONNX conversion has no {PROBABILITIES_OUTPUT!r} output.")
+    onnx.checker.check_model(proto)
+    with replaced_on_success(onnx_file) as temporary:
+        temporary.write_bytes(proto.SerializeToString(deterministic=True))
+
+
 def example_input(model: "keras.Model") -> np.ndarray:
     """Zeros of the model's input shape, one row (a frame model's time axis EXAMPLE_FRAMES long)."""
     shape = [1] + [EXAMPLE_FRAMES if size is None else int(size) for size in model.inputs[0].shape[1:]]
@@ -62,6 +91,9 @@ def export_network(keras_file: Path, onnx_file: Path) -> None:
     """Write the network of the Keras archive ``keras_file`` as the ONNX file ``onnx_file`` (batch and, for frame
     models, time dynamic), through a temporary name: never a half-written file."""
     import onnx
+
+    # Imported here: exporting scikit-learn pickles alone needs no TensorFlow.
+    from soundmind.models.keras_backend import keras
 
     model = keras.saving.load_model(keras_file, compile=False)
     model.predict_on_batch(example_input(model))  # Keras exports only a model that has been called
@@ -232,14 +264,15 @@ def canonical_names(graph: Any) -> None:
 
 
 def export_bundle(bundle_dir: Path, onnx_dir: Path) -> list[Path]:
-    """Export every Keras archive of the bundle in ``bundle_dir`` to ``onnx_dir`` at the same relative path;
-    return the ONNX files written."""
+    """Export every Keras archive and scikit-learn pickle of the bundle in ``bundle_dir`` to ``onnx_dir`` at the
+    same relative path; return the ONNX files written."""
     written = []
-    for keras_file in keras_archives(bundle_dir):
-        onnx_file = Path(onnx_dir) / keras_file.relative_to(bundle_dir).with_suffix(ONNX_SUFFIX)
-        export_network(keras_file, onnx_file)
+    for saved_file, export in [*((path, export_network) for path in keras_archives(bundle_dir)),
+                               *((path, export_pickle) for path in pickled_files(bundle_dir))]:
+        onnx_file = Path(onnx_dir) / saved_file.relative_to(bundle_dir).with_suffix(ONNX_SUFFIX)
+        export(saved_file, onnx_file)
         written.append(onnx_file)
-    return written
+    return sorted(written)
 
 
 def network_probabilities(bundle: AnyBundle, features: dict[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
@@ -278,14 +311,18 @@ def check_agreement(name: str, comparison: dict[str, Any]) -> None:
     if not comparison["same_argmax"] or comparison["max_abs_difference"] > PROBABILITY_TOLERANCE:
         worst = max(comparison["networks"], key=lambda network: comparison["networks"][network]["max_abs_difference"])
         raise ValueError(
-            f"models/{name}: its ONNX export disagrees with Keras on the test actors (largest probability difference "
+            f"models/{name}: its ONNX export disagrees with the original on the test actors (largest probability difference "
             f"{comparison['max_abs_difference']:.2e} in {worst}, tolerance {PROBABILITY_TOLERANCE:g}; same answer "
             f"everywhere: {comparison['same_argmax']})."
         )
 
 
-def strict_onnx_loader(bundle_dir: Path, onnx_dir: Path) -> Callable[[Path], Any]:
-    """A network loader that reads the ONNX file exported from each archive of ``bundle_dir``, never Keras."""
-    from soundmind.models.onnx_networks import OnnxNetwork
+def strict_onnx_loaders(bundle_dir: Path, onnx_dir: Path) -> tuple[Callable[[Path], Any], Callable[[Path], Any]]:
+    """The network and pickle loaders (``load_bundle``'s) that read the ONNX file exported from each archive or pickle
+    of ``bundle_dir``, never the original."""
+    from soundmind.models.onnx_networks import OnnxNetwork, open_fitted_twin
 
-    return lambda keras_file: OnnxNetwork(Path(onnx_dir) / Path(keras_file).relative_to(bundle_dir).with_suffix(ONNX_SUFFIX))
+    def twin(saved_file: Path) -> Path:
+        return Path(onnx_dir) / Path(saved_file).relative_to(bundle_dir).with_suffix(ONNX_SUFFIX)
+
+    return (lambda keras_file: OnnxNetwork(twin(keras_file))), (lambda pickle_file: open_fitted_twin(twin(pickle_file)))

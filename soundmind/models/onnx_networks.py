@@ -1,10 +1,11 @@
-"""Scoring a bundle's networks with ONNX Runtime, so that serving never imports TensorFlow.
+"""Scoring a bundle with ONNX Runtime, so that serving imports neither TensorFlow nor scikit-learn.
 
-A Keras archive ``model_seed<seed>.keras`` has its ONNX twin ``model_seed<seed>.onnx`` either beside it (what
-``python -m soundmind export BUNDLE`` writes into a bundle folder) or under ``<models>/onnx/`` at the same relative
-path (what the export stage writes: DVC lets only the train stage that made a bundle write into its folder). A
-twin that is missing or cannot be loaded is reported in one warning sentence naming the file, and the Keras
-archive is used instead.
+A Keras archive ``model_seed<seed>.keras``, a fitted scaler ``scaler.joblib`` and a scikit-learn pipeline
+``pipeline.joblib`` each have an ONNX twin (``model_seed<seed>.onnx``, ``scaler.onnx``, ``pipeline.onnx``) either
+beside them (what ``python -m soundmind export BUNDLE`` writes into a bundle folder) or under ``<models>/onnx/`` at the
+same relative path (what the export stage writes: DVC lets only the train stage that made a bundle write into its
+folder). A twin that is missing or cannot be loaded is reported in one warning sentence naming the file, and the
+original is used instead.
 """
 
 from __future__ import annotations
@@ -22,17 +23,21 @@ from soundmind.paths import ONNX_FOLDER
 ONNX_SUFFIX = ".onnx"
 # <models>/onnx mirrors <models>: models/onnx/ensemble/members/crnn/model_seed42.onnx is the twin of
 # models/ensemble/members/crnn/model_seed42.keras.
-# "onnx": ONNX Runtime wherever a twin exists (serving's default); "keras": the Keras archives (training and the
-# pipeline's own scoring, which measure the models as trained).
+# "onnx": ONNX Runtime wherever a twin exists (serving's default); "keras": the Keras archives and scikit-learn pickles
+# (training and the pipeline's own scoring, which measure the models as trained).
 RUNTIMES = ("onnx", "keras")
 
 
+# The output of a scikit-learn classifier's ONNX twin that holds the class probabilities (skl2onnx's name for it).
+PROBABILITIES_OUTPUT = "probabilities"
+
+
 class OnnxFallbackWarning(SoundmindWarning):
-    """A network's ONNX twin is missing or unusable: it is scored with Keras (TensorFlow) instead."""
+    """An ONNX twin is missing or unusable: the original (Keras, or scikit-learn's pickle) scores instead."""
 
 
-class OnnxNetwork:
-    """One network as an ONNX Runtime session, answering ``predict_on_batch`` as a Keras model does."""
+class OnnxSession:
+    """One ONNX Runtime session on a file, run on float32 rows."""
 
     def __init__(self, path: Path | str) -> None:
         import onnxruntime
@@ -47,9 +52,38 @@ class OnnxNetwork:
         self.path = Path(path)
         self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
+        self.output_names = [output.name for output in self.session.get_outputs()]
+
+    def run(self, inputs: np.ndarray, output: str | None = None) -> np.ndarray:
+        """The first output (or the one named ``output``) for ``inputs``."""
+        index = 0 if output is None else self.output_names.index(output)
+        return self.session.run([self.output_names[index]], {self.input_name: np.asarray(inputs, dtype=np.float32)})[0]
+
+
+class OnnxNetwork(OnnxSession):
+    """A Keras network's twin, answering ``predict_on_batch`` as a Keras model does."""
 
     def predict_on_batch(self, inputs: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: np.asarray(inputs, dtype=np.float32)})[0]
+        return self.run(inputs)
+
+
+class OnnxScaler(OnnxSession):
+    """A fitted StandardScaler's twin, answering ``transform`` (in float32, what the networks read)."""
+
+    def transform(self, rows: np.ndarray) -> np.ndarray:
+        return self.run(rows)
+
+
+class OnnxClassifier(OnnxSession):
+    """A scikit-learn pipeline's twin, answering ``predict_proba``."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(path)
+        if PROBABILITIES_OUTPUT not in self.output_names:
+            raise ValueError(f"it has no {PROBABILITIES_OUTPUT!r} output (outputs: {', '.join(self.output_names)})")
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        return self.run(rows, PROBABILITIES_OUTPUT)
 
 
 def onnx_twins(keras_file: Path, models_dir: Path | None) -> list[Path]:
@@ -65,32 +99,53 @@ def onnx_twins(keras_file: Path, models_dir: Path | None) -> list[Path]:
     return candidates
 
 
-def network_loader(runtime: str, models_dir: Path | str | None,
-                   load_keras: Callable[[Path], object]) -> Callable[[Path], object]:
-    """Return the function from a Keras archive's path to the network that scores it under ``runtime``."""
+def twin_loader(runtime: str, models_dir: Path | str | None, open_twin: Callable[[Path], object],
+                load_original: Callable[[Path], object], original: str, library: str) -> Callable[[Path], object]:
+    """Return the function from a saved file's path to what scores it under ``runtime``: its ONNX twin opened by
+    ``open_twin``, else (one warning) ``load_original``; ``original`` and ``library`` name them in messages."""
     if runtime not in RUNTIMES:
         raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     if runtime == "keras":
-        return load_keras
+        return load_original
     root = None if models_dir is None else Path(models_dir)
 
-    def load(keras_file: Path) -> object:
-        candidates = onnx_twins(Path(keras_file), root)
+    def load(saved_file: Path) -> object:
+        candidates = onnx_twins(Path(saved_file), root)
         twin = next((path for path in candidates if path.is_file()), None)
         if twin is None:
-            problem = f"{candidates[-1]}: no ONNX twin of {keras_file} (the export stage writes it)"
+            problem = f"{candidates[-1]}: no ONNX twin of {saved_file} (the export stage writes it)"
         else:
             try:
-                return OnnxNetwork(twin)
+                return open_twin(twin)
             except Exception as error:  # onnxruntime raises its own exception types for a damaged file
                 problem = f"{twin}: cannot be loaded by ONNX Runtime ({str(error).splitlines()[0][:160]})"
-        warnings.warn(OnnxFallbackWarning(f"{problem}; scoring with the Keras archive instead, which loads TensorFlow."),
+        warnings.warn(OnnxFallbackWarning(f"{problem}; scoring with {original} instead, which loads {library}."),
                       stacklevel=2)
         try:
-            return load_keras(Path(keras_file))
+            return load_original(Path(saved_file))
         except ImportError as error:
-            # An inference-only install: no Keras to fall back to. Loading the bundle fails with one sentence.
-            raise FileNotFoundError(f"{problem}, and the Keras archive needs TensorFlow, which cannot be imported "
+            # An inference-only install: nothing to fall back to. Loading the bundle fails with one sentence.
+            raise FileNotFoundError(f"{problem}, and {original} needs {library}, which cannot be imported "
                                     f"here ({error})") from error
 
     return load
+
+
+def network_loader(runtime: str, models_dir: Path | str | None,
+                   load_keras: Callable[[Path], object]) -> Callable[[Path], object]:
+    """Return the function from a Keras archive's path to the network that scores it under ``runtime``."""
+    return twin_loader(runtime, models_dir, OnnxNetwork, load_keras, "the Keras archive", "TensorFlow")
+
+
+def fitted_loader(runtime: str, models_dir: Path | str | None,
+                  load_joblib: Callable[[Path], object]) -> Callable[[Path], object]:
+    """Return the function from a pickled scaler's or pipeline's path to what transforms or scores with it under
+    ``runtime`` (``"keras"``: the pickle itself, as for networks)."""
+    return twin_loader(runtime, models_dir, open_fitted_twin, load_joblib, "the scikit-learn pickle", "scikit-learn")
+
+
+def open_fitted_twin(onnx_file: Path) -> OnnxClassifier | OnnxScaler:
+    """The ONNX twin of a pipeline (``pipeline.onnx``: a classifier) or of a scaler (any other name)."""
+    from soundmind.models.bundle import PIPELINE_FILE
+
+    return OnnxClassifier(onnx_file) if Path(onnx_file).stem == Path(PIPELINE_FILE).stem else OnnxScaler(onnx_file)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import log_loss
 
 from soundmind.data.ravdess import EMOTIONS
 
@@ -19,6 +18,9 @@ def weighted_vote(probabilities: dict[str, np.ndarray], weights: dict[str, float
 def greedy_weights(probabilities: dict[str, np.ndarray], labels: np.ndarray, rounds: int) -> dict[str, float]:
     """Return each member's weight by ensemble selection with replacement (Caruana et al., 2004): each round adds the member that most
     lowers the validation log-loss of the running average; weights are the selection counts."""
+    # Imported here: serving loads this module for weighted_vote alone, without scikit-learn.
+    from sklearn.metrics import log_loss
+
     counts = {name: 0 for name in probabilities}
     classes = np.arange(len(EMOTIONS))
     for _ in range(rounds):

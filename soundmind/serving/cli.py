@@ -70,10 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output", type=Path, metavar="REPORT.json", help="also write the report as JSON")
     add_model_arguments(evaluate)
     export = commands.add_parser(
-        "export", help="write a bundle's Keras networks as ONNX files beside them",
-        description="Write each Keras network of the bundle folders (an ensemble's members included) as an ONNX file "
-                    "beside its .keras archive, so that predict scores it with ONNX Runtime, without TensorFlow. "
-                    "The pipeline's export stage does this for its own bundles, into models/onnx/.",
+        "export", help="write a bundle's Keras networks and scikit-learn pickles as ONNX files beside them",
+        description="Write each Keras network and scikit-learn scaler or pipeline of the bundle folders (an "
+                    "ensemble's members included) as an ONNX file beside its .keras or .joblib file, so that predict "
+                    "scores it with ONNX Runtime, without TensorFlow or scikit-learn. The pipeline's export stage "
+                    "does this for its own bundles, into models/onnx/.",
     )
     export.add_argument("bundles", nargs="+", type=Path, metavar="BUNDLE_DIR", help="bundle folders (models/<name>)")
     return parser
@@ -277,7 +278,7 @@ def print_report(report: dict) -> None:
 
 
 def run_export(arguments: argparse.Namespace) -> int:
-    """Export the Keras networks of each bundle folder of ``arguments`` beside their archives."""
+    """Export the Keras networks and scikit-learn pickles of each bundle folder of ``arguments`` beside them."""
     with native_stderr_silenced():
         from soundmind.models.bundle import METADATA_FILE
         from soundmind.models.onnx_export import export_bundle
@@ -287,8 +288,7 @@ def run_export(arguments: argparse.Namespace) -> int:
             print(f"error: {bundle_dir}: not a model bundle (no {METADATA_FILE}).", file=sys.stderr)
             return 1
         written = export_bundle(bundle_dir, bundle_dir)
-        print(f"{bundle_dir}: {len(written)} ONNX network{'s' if len(written) != 1 else ''} written"
-              + ("" if written else " (it holds no Keras network)"))
+        print(f"{bundle_dir}: {len(written)} ONNX file{'s' if len(written) != 1 else ''} written")
     return 0
 
 

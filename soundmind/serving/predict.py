@@ -8,6 +8,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+import joblib
 import numpy as np
 
 from soundmind.errors import PredictionError, SpeakerProfileError
@@ -17,7 +18,7 @@ from soundmind.features.sets import family_extractor
 from soundmind.models.bundle import (  # noqa: F401 (ADAPTED_SUFFIX: part of this module's interface)
     ADAPTED_SUFFIX, METADATA_FILE, AnyBundle, common_sample_rate, load_bundle, load_keras_model,
 )
-from soundmind.models.onnx_networks import OnnxNetwork, network_loader
+from soundmind.models.onnx_networks import OnnxNetwork, fitted_loader, network_loader
 from soundmind.serving.audio_input import (  # noqa: F401 (MAX_FILE_BYTES, audio_files: part of this module's interface)
     MAX_FILE_BYTES, audio_files, scoreable_waveform, split_into_windows,
 )
@@ -30,6 +31,7 @@ from soundmind.serving.speaker import SpeakerPrior, SpeakerProfile, adapted_weig
 from soundmind.serving.speech import VAD_RATE, detect_speech, speech_probabilities, speech_segments
 
 NO_SPEECH = "no speech detected"
+SPEECH_WORKER = "speech"  # the worker thread that runs the speech detector, beside the feature families' own
 
 # The ensemble first; every other bundle by the val-actor accuracy it recorded (never by test accuracy).
 PREFERRED_MODEL = "ensemble"
@@ -98,9 +100,11 @@ class EmotionPredictor:
     def __init__(self, bundle: str | Path | None = None, models_dir: str | Path = MODELS,
                  detect_speech: bool | None = None, runtime: str = "onnx") -> None:
         self.bundle_path = resolve_bundle(bundle, models_dir)
-        # ONNX Runtime by default (the export stage's files): TensorFlow loads only for a network without one.
+        # ONNX Runtime by default (the export stage's files): TensorFlow loads only for a network without one, and
+        # scikit-learn only for a scaler or pipeline without one.
         self.load_network = network_loader(runtime, models_dir, load_keras_model)
-        self.bundle: AnyBundle = loaded_bundle(self.bundle_path, self.load_network)
+        self.load_fitted = fitted_loader(runtime, models_dir, joblib.load)
+        self.bundle: AnyBundle = loaded_bundle(self.bundle_path, self.load_network, self.load_fitted)
         # models/serving.json (the calibrate stage): speech thresholds and each bundle's calibration.
         try:
             self.serving = load_serving_settings(self.bundle_path.parent)
@@ -153,10 +157,19 @@ class EmotionPredictor:
     def answers(self, waveform: np.ndarray, speakers: Sequence[SpeakerProfile | None]) -> list[dict[str, Any]]:
         """The answer to one waveform (at the bundle's rate) for each of ``speakers`` (None: plain), from one speech
         check and one feature extraction."""
-        speech_seconds = self.speech_seconds(waveform)
+        # The speech check runs in a thread of its own beside the feature extraction (its native code releases the
+        # GIL): on two cores the answer then waits for the longer of the two, not for both.
+        speech_check = self.family_worker(SPEECH_WORKER).submit(self.speech_seconds, waveform)
+        try:
+            clip = self.waveform_features(waveform)
+        except Exception:
+            # Audio without speech is answered "no speech", whatever the extractors made of it.
+            if speech_check.result() == 0:
+                return [self.no_speech(round(len(waveform) / self.sample_rate, 3)) for _ in speakers]
+            raise
+        speech_seconds = speech_check.result()
         if speech_seconds == 0:
             return [self.no_speech(round(len(waveform) / self.sample_rate, 3)) for _ in speakers]
-        clip = self.waveform_features(waveform)
         detected = {} if speech_seconds is None else {"speech_seconds": speech_seconds}
         plain = self.calibrated(self.bundle, clip.features)  # the plain answer, and what adapted ones blend with
         return [{"speech": True, **self.score(clip, speaker, plain), **detected} for speaker in speakers]
@@ -282,7 +295,7 @@ class EmotionPredictor:
                     f"{path}: no adapted bundle for model {self.name!r} (its recipe trained on speaker-normalised "
                     f"features), which speaker adaptation needs; the {ADAPTED_STAGE} stage makes it."
                 )
-            adapted = loaded_bundle(path, self.load_network)
+            adapted = loaded_bundle(path, self.load_network, self.load_fitted)
             # An adapted ensemble's weights are its own, so it may read families the plain one gave weight 0: those
             # are extracted too; a family both read must have been made the same way.
             shared = adapted.required_families() & set(self.bundle.feature_settings)
@@ -319,7 +332,8 @@ class EmotionPredictor:
         return {family: rows[family] if family == FRAMES_FAMILY else np.vstack(rows[family]) for family in sorted(rows)}
 
     def family_worker(self, family: str) -> ThreadPoolExecutor:
-        """The one thread that extracts ``family``: always the same, so its openSMILE engine is made once."""
+        """The one thread that extracts ``family`` (or detects speech): always the same, so its openSMILE engine (or
+        speech model) is made once."""
         if family not in self._workers:
             self._workers[family] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"soundmind-{family}")
         return self._workers[family]
@@ -347,10 +361,12 @@ def bundle_networks(bundle: AnyBundle) -> list[Any]:
     return list(getattr(bundle, "models", {}).values())
 
 
-def loaded_bundle(path: Path, load_network: Callable[[Path], Any] | None = None) -> AnyBundle:
-    """The bundle at ``path`` (its networks loaded by ``load_network``: Keras by default), or a PredictionError naming it."""
+def loaded_bundle(path: Path, load_network: Callable[[Path], Any] | None = None,
+                  load_fitted: Callable[[Path], Any] | None = None) -> AnyBundle:
+    """The bundle at ``path`` (its networks and pickles loaded by ``load_network`` and ``load_fitted``: Keras and
+    joblib by default), or a PredictionError naming it."""
     try:
-        return load_bundle(path, load_network)
+        return load_bundle(path, load_network, load_fitted)
     except (FileNotFoundError, KeyError, ValueError, OSError) as error:
         raise PredictionError(f"{path}: the model bundle cannot be loaded ({error}).") from error
 

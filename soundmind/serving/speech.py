@@ -5,6 +5,7 @@ emotion. Chosen over WebRTC's detector, which took white and pink noise for spee
 
 from __future__ import annotations
 
+import threading
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -17,14 +18,34 @@ VAD_RATE = 16_000
 HYSTERESIS = 0.15
 
 
+# Silero's models not in use, per thread: making one (its ONNX session) costs several times what detecting speech in
+# a 3 s clip does, so a detector borrows a kept one, reset to a fresh model's state, and gives it back.
+_idle_models = threading.local()
+
+
+def _borrowed_model() -> SileroVAD:
+    idle = _idle_models.__dict__.setdefault("models", [])
+    if idle:
+        model = idle.pop()
+        model.reset()
+        return model
+    # Its native library was loaded before TensorFlow's, by soundmind/__init__.py.
+    return SileroVAD(VAD_RATE)
+
+
 class SpeechDetector:
-    """A stream of 16 kHz mono audio in, one speech probability per window out; blocks of any length may be fed."""
+    """A stream of 16 kHz mono audio in, one speech probability per window out; blocks of any length may be fed.
+    ``close`` gives its model back for the next detector of this thread."""
 
     def __init__(self) -> None:
-        # Its native library was loaded before TensorFlow's, by soundmind/__init__.py.
-        self._vad = SileroVAD(VAD_RATE)
+        self._vad = _borrowed_model()
         self.window_samples = int(self._vad.window_size_samples)
         self._pending = np.zeros(0, dtype=np.float32)
+
+    def close(self) -> None:
+        if self._vad is not None:
+            _idle_models.__dict__.setdefault("models", []).append(self._vad)
+            self._vad = None
 
     @property
     def window_seconds(self) -> float:
@@ -46,8 +67,11 @@ class SpeechDetector:
 def speech_probabilities(blocks: Iterable[np.ndarray]) -> tuple[np.ndarray, float]:
     """The speech probability of each window of 16 kHz audio given in blocks, and the window length in seconds."""
     detector = SpeechDetector()
-    parts = [detector.feed(block) for block in blocks]
-    return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)), detector.window_seconds
+    try:
+        parts = [detector.feed(block) for block in blocks]
+        return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)), detector.window_seconds
+    finally:
+        detector.close()
 
 
 def speech_runs(probabilities: np.ndarray, threshold: float) -> list[tuple[int, int]]:
