@@ -14,13 +14,16 @@ def main() -> None:
     write_table(curve, ADAPTATION_CURVE)
     external = report["external_emodb"]
     print(external["skipped"] if "skipped" in external else
-          f"EmoDB: one clip {external['one_clip']['accuracy']:.2%}, adapted {external['adapted'].get('accuracy', 0):.2%}")
+          f"EmoDB: one clip {external['one_clip']['accuracy']:.2%}, adapted {adapted_figure(external['adapted'])}")
     for name, figures in external.get("other_models", {}).items():
-        print(f"EmoDB, {name}: one clip {figures['one_clip']['accuracy']:.2%}, "
-              f"adapted {figures['adapted'].get('accuracy', 0):.2%}")
+        print(f"EmoDB, {name}: one clip {figures['one_clip']['accuracy']:.2%}, adapted {adapted_figure(figures['adapted'])}")
     for row in curve.itertuples():
         print(f"k={row.k:>4}: adapted {row.adapted_accuracy:.2%} ± {row.adapted_accuracy_std:.2%} "
               f"(plain {row.plain_accuracy:.2%})")
+
+
+def adapted_figure(adapted: dict) -> str:
+    return f"{adapted['accuracy']:.2%}" if "accuracy" in adapted else f"skipped ({adapted.get('skipped', 'no figures')})"
 
 
 if __name__ == "__main__":

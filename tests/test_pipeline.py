@@ -315,11 +315,15 @@ def test_evaluate_external_scores_an_emodb_folder_and_refuses_a_missing_one(tiny
     external = json.loads((project / "reports/adaptation.json").read_text())["external_emodb"]
     assert external["classes"] == ["sad", "angry"] and external["one_clip"]["clips"] == 4
     assert external["adapted"]["adapted_clips"] == 4 and any("'boredom'" in note for note in external["notes"])
-    # The other models' figures come from the same scoring, each with its adapted twin.
-    assert list(external["other_models"]) == params["external"]["other_models"]
-    for figures in external["other_models"].values():
+    # The other models' figures come from the same scoring, each with its adapted twin where it has one.
+    assert sorted(external["other_models"]) == sorted(params["external"]["other_models"])
+    for name, figures in external["other_models"].items():
         assert set(figures) == {"one_clip", "adapted"}
-        assert all(0 <= part["accuracy"] <= 1 and "unweighted_average_recall" in part for part in figures.values())
+        scored_parts = [figures["one_clip"]] + ([figures["adapted"]] if name in params["train_adapted"]["models"] else [])
+        assert all(0 <= part["accuracy"] <= 1 and "unweighted_average_recall" in part for part in scored_parts)
+        if name not in params["train_adapted"]["models"]:
+            assert "no adapted bundle" in figures["adapted"]["skipped"], figures["adapted"]
+            assert f"EmoDB, {name}: one clip" in scored.stdout and "adapted skipped (" in scored.stdout
     assert f"EmoDB, {params['external']['other_models'][0]}: one clip" in scored.stdout
 
 

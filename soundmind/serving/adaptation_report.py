@@ -61,9 +61,11 @@ def other_external_models(params: dict[str, Any]) -> list[str]:
 
 
 def transfer_figures(report: dict[str, Any]) -> dict[str, Any]:
-    """The headline figures of ``score_external``'s report, one clip and adapted: accuracy, UAR, macro-F1."""
+    """The headline figures of ``score_external``'s report, one clip and adapted: accuracy, UAR, macro-F1; or, for a
+    part that was skipped (a bundle without an adapted twin), why."""
     keys = ("accuracy", "unweighted_average_recall", "macro_f1")
-    return {part: {key: report[part][key] for key in keys if key in report[part]} for part in ("one_clip", "adapted")}
+    return {part: {"skipped": report[part]["skipped"]} if "skipped" in report[part] else
+            {key: report[part][key] for key in keys if key in report[part]} for part in ("one_clip", "adapted")}
 
 
 def score_external(folder: str, predictor: EmotionPredictor) -> dict[str, Any]:
