@@ -174,13 +174,13 @@ def test_cross_validation_gives_the_same_figures_on_one_worker_as_on_two(tiny_pr
 
     train = yaml.safe_load((tiny_project / "params.yaml").read_text())["train"]
     models = cv_model_specs(["logistic_egemaps", CV_FRAME_MODEL], train)
-    models[CV_FRAME_MODEL].update(epochs=3, min_epochs=1, warmup_epochs=1)  # the recipe's loop, shortened for the test
+    models[CV_FRAME_MODEL].update(epochs=2, min_epochs=1, warmup_epochs=1)  # the recipe's loop, shortened for the test
     tables = load_family_inputs({"egemaps", "frames"}, tiny_project / "features")
-    reports = [cross_validate(tables, models, n_folds=3, protocols=("plain", "speaker_normalised"), ensemble_rounds=5,
-                              seed=42, n_jobs=n_jobs) for n_jobs in (1, 2)]
+    reports = [cross_validate(tables, models, n_folds=3, protocols=("plain",), ensemble_rounds=5, seed=42,
+                              n_jobs=n_jobs) for n_jobs in (1, 2)]
     # Every fold, the frame model's trainings included, to the last digit.
     assert reports[0] == reports[1]
-    assert {fold[CV_FRAME_MODEL]["epochs"] for fold in reports[0]["plain"]["per_fold"]} == {3}
+    assert {fold[CV_FRAME_MODEL]["epochs"] for fold in reports[0]["plain"]["per_fold"]} == {2}
 
 
 def test_the_frame_store_holds_every_original_clip_and_its_channel_copies_with_their_settings(tiny_project):
