@@ -161,6 +161,33 @@ def check_split(params: dict[str, Any]) -> None:
         raise ParamsError("params.yaml: 'split.n_test_actors' and 'split.n_val_actors' leave no RAVDESS actor to train on.")
 
 
+def check_corpora(params: dict[str, Any]) -> None:
+    """``corpora``: known labelled corpora in ``extra``, each with its block (a source string, speaker lists that share
+    no speaker, positive draw counts)."""
+    from soundmind.data.corpus_names import SPEAKER_NUMBER_BASE as LABELLED_CORPORA
+
+    block = _mapping(params.get("corpora", {}) or {}, "corpora")
+    extra = _list(block.get("extra", []) or [], "corpora.extra")
+    for name in extra:
+        if name not in LABELLED_CORPORA:
+            raise ParamsError(f"params.yaml: 'corpora.extra' names {name!r}; known corpora: {', '.join(LABELLED_CORPORA)}.")
+        if extra.count(name) > 1:
+            raise ParamsError(f"params.yaml: 'corpora.extra' names {name!r} twice.")
+        corpus = _mapping(block.get(name), f"corpora.{name}")
+        if not isinstance(corpus.get("source", ""), str):
+            raise ParamsError(f"params.yaml: 'corpora.{name}.source' must be a path (or empty), got {corpus['source']!r}.")
+        named = {}
+        for key in ("test_speakers", "val_speakers"):
+            speakers = _list(corpus.get(key, []) or [], f"corpora.{name}.{key}")
+            if not all(isinstance(speaker, (str, int)) and not isinstance(speaker, bool) for speaker in speakers):
+                raise ParamsError(f"params.yaml: 'corpora.{name}.{key}' must list speaker ids, got {speakers!r}.")
+            named[f"corpora.{name}.{key}"] = {str(speaker) for speaker in speakers}
+        check_disjoint_splits(*named.values(), keys=tuple(named))
+        for key in ("n_test_speakers", "n_val_speakers"):
+            if key in corpus:
+                require_positive_int(params, f"corpora.{name}.{key}")
+
+
 def check_cv(params: dict[str, Any]) -> None:
     """``cv``: the fold count, protocols, ensemble rounds, worker processes and models."""
     check_fold_count(require(params, "cv.folds"))
@@ -238,6 +265,7 @@ def check_params(params: dict[str, Any]) -> None:
     require_positive_int(params, "data.expected_clips")
     require_choice(params, "data.on_bad_file", ON_BAD_FILE)
     check_split(params)
+    check_corpora(params)
     augment_settings_from_params(params)
     channel_settings_from_params(params)
     channel_settings_from_params(params, "channel_augment")

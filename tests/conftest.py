@@ -20,7 +20,7 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from tests.tiny_corpus import make_tiny_corpus
+from tests.tiny_corpus import TINY_NEMO_SPEAKERS, make_tiny_corpus, make_tiny_nemo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("soundmind", "stages", "dvc.yaml", "params.yaml", ".dvc/config", ".dvcignore", ".gitignore")
@@ -34,7 +34,8 @@ TINY_CRNN = dict(
     batch_size=8, peak_learning_rate=0.01, mixup_alpha=0.2, freq_masks=1, freq_mask_bands=4, time_masks=1,
     time_mask_frames=10,
 )
-TINY_STRIDED_CRNN = dict(TINY_CRNN, front_filters=[4, 8], conv1d_filters=[16], conv1d_pools=[2])
+# One seed: the CRNN's and the baseline's bundles already cover seed averaging.
+TINY_STRIDED_CRNN = dict(TINY_CRNN, seeds=1, front_filters=[4, 8], conv1d_filters=[16], conv1d_pools=[2])
 
 
 def tiny_params(params: dict) -> dict:
@@ -63,13 +64,18 @@ def tiny_params(params: dict) -> dict:
     params["train_adapted"].update(crnn_epochs=6, crnn_min_epochs=2)
     # 16 is more than a tiny actor's 15 other clips: the curve caps it (and says so by its "clips" column).
     params["adaptation"].update(draws=2)
+    # RAVDESS and one other training corpus (tests/tiny_corpus.make_tiny_nemo): one speaker per split.
+    speakers = list(TINY_NEMO_SPEAKERS)
+    params["corpora"].update(extra=["nemo"])
+    params["corpora"]["nemo"].update(test_speakers=[speakers[2]], val_speakers=[speakers[1]])
     # The tiny corpus's synthetic tones are not speech to a speech detector: the predictor takes whole clips.
     params["speech"]["detect"] = False
     return params
 
 
 def copy_project(destination: Path) -> Path:
-    """A fresh git + DVC project holding the pipeline's code and config, but no data or lock."""
+    """A fresh git + DVC project holding the pipeline's code and config and a tiny nEMO (not RAVDESS: each test
+    brings its own), but no other data and no lock."""
     destination.mkdir(parents=True)
     for name in PROJECT_FILES:
         source = REPO_ROOT / name
@@ -81,6 +87,7 @@ def copy_project(destination: Path) -> Path:
             shutil.copy2(source, target)
     params_path = destination / "params.yaml"
     params_path.write_text(yaml.safe_dump(tiny_params(yaml.safe_load(params_path.read_text())), sort_keys=False))
+    make_tiny_nemo(destination / "data" / "external" / "nemo")  # the other training corpus tiny_params names
     git = ["git", "-c", "user.name=soundmind tests", "-c", "user.email=tests@localhost"]
     subprocess.run(["git", "init", "-q"], cwd=destination, check=True)
     subprocess.run([*git, "add", "-A"], cwd=destination, check=True)

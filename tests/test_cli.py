@@ -149,7 +149,8 @@ def test_bad_files_are_reported_one_line_each_and_the_good_ones_still_scored(tin
 
 def test_cli_accuracy_on_the_test_actors_equals_the_evaluate_stage(tiny_project):
     splits = pd.read_csv(tiny_project / "data" / "splits.csv")
-    test_actors = sorted(splits.loc[splits["split"] == "test", "actor"].unique())
+    # RAVDESS's test actors, the clips evaluate's predictions list (the other corpus's are scored apart).
+    test_actors = sorted(splits.loc[(splits["split"] == "test") & (splits["actor"] <= 24), "actor"].unique())
     folders = [Path("data") / "raw" / f"Actor_{actor:02d}" for actor in test_actors]
     evaluated = pd.read_csv(tiny_project / "reports" / "predictions" / "baseline.csv").set_index("clip_id")
 

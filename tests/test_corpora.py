@@ -8,14 +8,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import soundfile
 
 from soundmind.audio import write_flac
 from soundmind.data.emovo import read_emovo
 from soundmind.data.labelled import LABELS_NAME, LabelledCorpus, read_labels
 from soundmind.data.nemo import read_nemo
-from soundmind.data.split import assign_speakers, check_whole_speakers
+from soundmind.data.corpora import combined_manifest, corpus_folder, ingest_labelled_corpus
+from soundmind.data.corpus_names import corpus_of_clip
+from soundmind.data.split import assign_corpus_speakers, assign_speakers, check_whole_speakers
 from soundmind.data.synthetic import synthetic_clip
 from soundmind.errors import CorpusError, ParamsError
+from tests.tiny_corpus import TINY_NEMO_SPEAKERS, make_tiny_nemo
 
 SAMPLE_RATE = 16000
 # upstream label -> our name, as in each copy's README
@@ -161,3 +165,62 @@ def test_a_split_table_with_a_speaker_in_two_splits_is_refused_naming_the_file(t
     splits.loc[3, "split"] = "val"
     splits.loc[0:1, "speaker"] = "m1"
     check_whole_speakers(splits, "data/splits.csv", ["corpus", "speaker"])
+
+
+def test_ingest_writes_a_labelled_corpus_under_its_name_with_speaker_numbers_that_never_move(tmp_path):
+    source = make_tiny_nemo(tmp_path / "nemo")
+    rows = ingest_labelled_corpus("nemo", source, tmp_path / "raw", SAMPLE_RATE, n_jobs=1)
+    assert len(rows) == len(TINY_NEMO_SPEAKERS) * 6 and rows["clip_id"].is_unique
+    assert set(rows["corpus"]) == {"nemo"} and rows.attrs["skipped"] == {}
+    # nEMO's speakers number from 101 in sorted order, whatever else is ingested beside them.
+    assert rows.groupby("speaker")["actor"].first().to_dict() == {"AB0": 101, "CD0": 102, "EF0": 103}
+    for path in rows["path"]:
+        assert path.startswith("nemo/")
+        info = soundfile.info(str(tmp_path / "raw" / path))
+        assert (info.channels, info.samplerate, info.format) == (1, SAMPLE_RATE, "FLAC")
+    assert {corpus_of_clip(clip_id) for clip_id in rows["clip_id"]} == {"nemo"}
+
+
+def test_a_bad_clip_of_a_labelled_corpus_is_named_and_nothing_is_written_or_it_is_skipped(tmp_path):
+    source = make_tiny_nemo(tmp_path / "nemo")
+    broken = source / "CD0" / "CD0_anger_1.flac"
+    broken.write_bytes(b"not audio at all" * 20)
+    with pytest.raises(CorpusError, match=re.escape(str(broken))):
+        ingest_labelled_corpus("nemo", source, tmp_path / "raw", SAMPLE_RATE, n_jobs=1)
+    assert not (tmp_path / "raw" / "nemo").exists()
+    rows = ingest_labelled_corpus("nemo", source, tmp_path / "raw", SAMPLE_RATE, on_bad_file="skip", n_jobs=1)
+    assert len(rows) == len(TINY_NEMO_SPEAKERS) * 6 - 1 and list(rows.attrs["skipped"]) == [str(broken)]
+
+
+def test_a_missing_corpus_folder_is_named_with_how_to_provide_it(tmp_path):
+    with pytest.raises(CorpusError, match=r"external/nemo: the nemo corpus folder does not exist \(link a copy"):
+        corpus_folder("nemo", "", tmp_path / "external")
+    with pytest.raises(CorpusError, match=r"/nowhere/emovo: .*corpora\.emovo\.source names it"):
+        corpus_folder("emovo", "/nowhere/emovo", tmp_path)
+
+
+def test_a_clip_id_tells_its_corpus_copies_included():
+    assert corpus_of_clip("nemo_EB0_anger_1") == corpus_of_clip("nemo_EB0_anger_1_aug2") == "nemo"
+    assert corpus_of_clip("emovo_dis-f1-b1_telephone") == "emovo"
+    assert corpus_of_clip("03-01-05-02-01-01-12") == corpus_of_clip("03-01-05-02-01-01-12_aug0") == "ravdess"
+
+
+def test_a_ravdess_only_manifest_keeps_its_columns_and_a_combined_one_tells_each_clips_corpus(tmp_path):
+    ravdess = pd.DataFrame({"clip_id": ["03-01-01-01-01-01-02", "03-01-01-01-01-01-01"], "actor": [2, 1],
+                            "path": ["Actor_02/a.flac", "Actor_01/b.flac"]})
+    assert combined_manifest(ravdess, []) is ravdess
+    nemo = ingest_labelled_corpus("nemo", make_tiny_nemo(tmp_path / "nemo"), tmp_path / "raw", SAMPLE_RATE, n_jobs=1)
+    combined = combined_manifest(ravdess, [nemo])
+    assert combined["actor"].tolist() == sorted(combined["actor"]) and combined["actor"].iloc[0] == 1
+    assert combined.groupby("corpus").size().to_dict() == {"nemo": len(nemo), "ravdess": 2}
+    assert combined.loc[combined["corpus"] == "ravdess", "speaker"].tolist() == ["Actor_01", "Actor_02"]
+
+
+def test_each_corpus_splits_its_speakers_by_its_own_lists_and_refuses_an_unknown_one(tmp_path):
+    rows = ingest_labelled_corpus("nemo", make_tiny_nemo(tmp_path / "nemo"), tmp_path / "raw", SAMPLE_RATE, n_jobs=1)
+    block = {"test_speakers": ["EF0"], "val_speakers": ["CD0"]}
+    assert assign_corpus_speakers(rows, block, "nemo", seed=1) == {101: "train", 102: "val", 103: "test"}
+    drawn = assign_corpus_speakers(rows, {"n_test_speakers": 1, "n_val_speakers": 1}, "nemo", seed=1)
+    assert sorted(drawn.values()) == ["test", "train", "val"]
+    with pytest.raises(ParamsError, match=r"'corpora\.nemo\.test_speakers' names speakers \['XX9'\]"):
+        assign_corpus_speakers(rows, {"test_speakers": ["XX9"], "val_speakers": ["CD0"]}, "nemo", seed=1)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from soundmind.evaluation.audit import audit_seed_protocol, random_clip_split
-from soundmind.evaluation.cv import cross_validate, make_folds, speaker_normalise
+from soundmind.evaluation.cv import cross_validate, fold_masks, make_folds, speaker_normalise
 from soundmind.models.architectures import with_crnn_schedule
 from soundmind.errors import ParamsError
 from soundmind.features.spectral import RICH_FEATURE_NAMES
@@ -27,6 +27,17 @@ def test_folds_test_each_actor_once_and_validate_on_the_next_group():
     for too_many_or_few in (2, 25):
         with pytest.raises(ParamsError, match="cv.folds"):
             make_folds(list(range(1, 25)), too_many_or_few)
+
+
+def test_another_corpus_keeps_its_fixed_split_in_every_fold_and_only_ravdess_is_folded():
+    fold = make_folds([1, 2, 3, 4, 5, 6], 3)[0]  # tests actors 1, 2; validates on 3, 4
+    actors = np.array([1, 2, 3, 4, 5, 6, 101, 102, 103])
+    fixed = np.array(["", "", "", "", "", "", "train", "val", "test"])
+    masks = fold_masks(fold, actors, fixed)
+    assert actors[masks["test"]].tolist() == [1, 2]
+    assert actors[masks["val"]].tolist() == [3, 4, 102]
+    assert actors[masks["train"]].tolist() == [5, 6, 101]  # the other corpus's test speaker takes no part
+    assert fold_masks(fold, actors[:6])["train"].tolist() == [False] * 4 + [True] * 2
 
 
 def test_speaker_normalisation_uses_each_actors_own_statistics():

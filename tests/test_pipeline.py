@@ -13,13 +13,17 @@ import yaml
 from soundmind.features.spectral import RICH_FEATURE_NAMES
 from soundmind.data.ravdess import EMOTIONS
 from tests.conftest import TINY_ACTORS, TINY_CRNN, TINY_TEST_ACTORS, TINY_VAL_ACTORS, run_dvc
+from tests.tiny_corpus import TINY_NEMO_SPEAKERS
 
 
 def test_ingest_writes_mono_flac_at_the_configured_rate(tiny_project):
     manifest = pd.read_parquet(tiny_project / "data/raw/manifest.parquet")
-    assert len(manifest) == len(TINY_ACTORS) * 16
+    # RAVDESS and the tiny nEMO beside it, one manifest: each clip's corpus and speaker, speakers numbered apart.
+    assert manifest.groupby("corpus").size().to_dict() == {"nemo": len(TINY_NEMO_SPEAKERS) * 6,
+                                                            "ravdess": len(TINY_ACTORS) * 16}
     assert manifest["clip_id"].is_unique
-    assert sorted(manifest["actor"].unique()) == list(TINY_ACTORS)
+    assert sorted(manifest.loc[manifest["corpus"] == "ravdess", "actor"].unique()) == list(TINY_ACTORS)
+    assert manifest.loc[manifest["corpus"] == "nemo"].groupby("speaker")["actor"].first().tolist() == [101, 102, 103]
     for relative_path in manifest["path"]:
         info = soundfile.info(str(tiny_project / "data/raw" / relative_path))
         assert (info.channels, info.samplerate, info.format) == (1, 16000, "FLAC")
@@ -31,12 +35,14 @@ def test_ingest_writes_mono_flac_at_the_configured_rate(tiny_project):
 def test_whole_actors_are_split_and_held_out_actors_never_reach_training(tiny_project):
     splits = pd.read_csv(tiny_project / "data/splits.csv")
     assert splits.groupby("actor")["split"].nunique().max() == 1
-    assert sorted(splits.loc[splits["split"] == "test", "actor"].unique()) == TINY_TEST_ACTORS
-    assert sorted(splits.loc[splits["split"] == "val", "actor"].unique()) == TINY_VAL_ACTORS
+    # RAVDESS's actors by split.*, nEMO's speakers (AB0, CD0, EF0: 101-103) by corpora.nemo.*.
+    assert sorted(splits.loc[splits["split"] == "test", "actor"].unique()) == TINY_TEST_ACTORS + [103]
+    assert sorted(splits.loc[splits["split"] == "val", "actor"].unique()) == TINY_VAL_ACTORS + [102]
+    assert 101 in set(splits.loc[splits["split"] == "train", "actor"])
 
     features = pd.read_parquet(tiny_project / "features/rich.parquet")
     training_actors = set(features.loc[features["split"] == "train", "actor"])
-    assert training_actors.isdisjoint(TINY_TEST_ACTORS + TINY_VAL_ACTORS)
+    assert training_actors.isdisjoint(TINY_TEST_ACTORS + TINY_VAL_ACTORS + [102, 103])
     # What the model actually trained on: the train actors' originals and their copies, nothing more.
     bundle = json.loads((tiny_project / "models/baseline/bundle.json").read_text())
     train_originals = int((splits["split"] == "train").sum())
@@ -124,6 +130,22 @@ def test_every_model_is_trained_and_evaluated_and_the_ensemble_keeps_the_members
         assert (tiny_project / f"reports/plots/training/{name}.png").stat().st_size > 0
 
 
+def test_every_model_trains_on_both_corpora_and_is_scored_on_each_corpus_apart(tiny_project):
+    nemo_clips = json.loads((tiny_project / "reports/ingest.json").read_text())["corpora"]["nemo"]["clips"]
+    assert nemo_clips == len(TINY_NEMO_SPEAKERS) * 6
+    metrics = json.loads((tiny_project / "reports/metrics.json").read_text())
+    for name, figures in metrics.items():
+        # The headline stays RAVDESS's test actors' (comparable with RAVDESS-only runs); nEMO's test speaker apart.
+        assert figures["test_actors"] == TINY_TEST_ACTORS and figures["n_test_clips"] == len(TINY_TEST_ACTORS) * 16
+        assert figures["by_corpus"]["nemo"]["clips"] == 6 and figures["by_corpus"]["nemo"]["test_speakers"] == [103]
+    # The scikit-learn models saw nEMO's training speaker, and selected C on both corpora's val speakers.
+    splits = pd.read_csv(tiny_project / "data/splits.csv")
+    copies = len(pd.read_parquet(tiny_project / "data/augmented/manifest.parquet"))
+    summary = json.loads((tiny_project / "reports/training/svm_rich.json").read_text())
+    assert summary["n_train_clips"] == int((splits["split"] == "train").sum()) + copies
+    assert (splits.loc[splits["split"] == "train", "actor"] > 100).sum() == 6
+
+
 def test_dvc_sees_metrics_and_plots(tiny_project):
     shown = run_dvc(tiny_project, "metrics", "show", "--json")
     assert "baseline" in shown.stdout and "accuracy" in shown.stdout
@@ -168,19 +190,30 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
     assert (tiny_project / "reports/plots/cv_folds.png").stat().st_size > 0
 
 
-def test_cross_validation_gives_the_same_figures_on_one_worker_as_on_two(tiny_project):
-    from soundmind.evaluation.cv import cross_validate, cv_model_specs
-    from soundmind.features.frame_store import load_family_inputs
+def test_cross_validation_gives_the_same_figures_on_one_worker_as_on_two(tiny_project, tmp_path):
+    import subprocess
+    import sys
 
-    train = yaml.safe_load((tiny_project / "params.yaml").read_text())["train"]
-    models = cv_model_specs(["logistic_egemaps", CV_FRAME_MODEL], train)
-    models[CV_FRAME_MODEL].update(epochs=2, min_epochs=1, warmup_epochs=1)  # the recipe's loop, shortened for the test
-    tables = load_family_inputs({"egemaps", "frames"}, tiny_project / "features")
-    reports = [cross_validate(tables, models, n_folds=3, protocols=("plain",), ensemble_rounds=5, seed=42,
-                              n_jobs=n_jobs) for n_jobs in (1, 2)]
-    # Every fold, the frame model's trainings included, to the last digit.
-    assert reports[0] == reports[1]
-    assert {fold[CV_FRAME_MODEL]["epochs"] for fold in reports[0]["plain"]["per_fold"]} == {2}
+    from tests.conftest import copy_built_project
+
+    # The build cross-validated on one worker process (tiny_params). The same stage, inputs and recipe on two workers,
+    # on the plain protocol's three folds: one worker runs two of them, and the build's second and third fold (which
+    # followed others in its one worker) each meet a fresh worker or another history. One pool start, not three.
+    project = copy_built_project(tiny_project, tmp_path / "project")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["cv"]["n_jobs"] == 1 and CV_FRAME_MODEL in params["cv"]["models"]
+    params["cv"].update(n_jobs=2, protocols=["plain"])
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    stage = subprocess.run([sys.executable, "-m", "stages.cross_validate"], cwd=project, capture_output=True,
+                           text=True, timeout=600)
+    assert stage.returncode == 0, stage.stderr
+    one, two = (json.loads((folder / "reports/cv.json").read_text()) for folder in (tiny_project, project))
+    assert set(two) == {"folds", "plain"}
+    # Every fold, the frame model's trainings (the shipped recipe) included, to the last digit.
+    assert two["folds"] == one["folds"] and two["plain"] == one["plain"]
+    assert all(CV_FRAME_MODEL in fold for fold in two["plain"]["per_fold"])
+    table = "reports/cv_folds_plain.csv"
+    assert (project / table).read_text() == (tiny_project / table).read_text()
 
 
 def test_the_frame_store_holds_every_original_clip_and_its_channel_copies_with_their_settings(tiny_project):
@@ -227,7 +260,8 @@ def test_calibrate_writes_serving_settings_and_reliability_for_every_calibrated_
     report = json.loads((tiny_project / "reports/calibration.json").read_text())
     assert set(report) == set(names)
     for name, figures in report.items():
-        assert figures["val_actors"] == TINY_VAL_ACTORS and figures["test_actors"] == TINY_TEST_ACTORS
+        # Fitted on every training corpus's val speakers (nEMO's 102 too), checked on every test speaker.
+        assert figures["val_actors"] == TINY_VAL_ACTORS + [102] and figures["test_actors"] == TINY_TEST_ACTORS + [103]
         numbers = [value for value in figures.values() if isinstance(value, (int, float))]
         assert numbers and np.isfinite(numbers).all(), name
         assert 0 <= figures["ece_before"] <= 1 and 0 <= figures["ece_after"] <= 1
@@ -275,6 +309,10 @@ def test_the_enrollment_curve_is_reported_and_plotted_and_external_scoring_is_sk
     report = json.loads((tiny_project / "reports/adaptation.json").read_text())
     assert report["external_emodb"] == {"skipped": SKIPPED_EXTERNAL} and report["adapted_model"] == "ensemble_adapted"
     assert report["enrollment"]["test_actors"] == TINY_TEST_ACTORS and report["enrollment"]["clips"] == 32
+    # nEMO's test speaker apart: one clip at a time, and adapted with every other clip of theirs.
+    nemo = report["test_speakers_by_corpus"]["nemo"]
+    assert nemo["test_speakers"] == [103] and nemo["clips"] == 6
+    assert 0 <= nemo["one_clip_accuracy"] <= 1 and 0 <= nemo["adapted_accuracy"] <= 1
     curve = pd.read_csv(tiny_project / "reports/adaptation_curve.csv")
     assert curve["k"].astype(str).tolist() == ["1", "2", "4", "8", "16", "all"]
     assert curve["clips"].tolist() == [1, 2, 4, 8, 15, 15] and curve["draws"].tolist() == [2, 2, 2, 2, 2, 1]

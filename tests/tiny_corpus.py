@@ -53,3 +53,25 @@ def break_corpus(source: Path) -> dict[str, str]:
         clips[0].name: "truncated", clips[1].name: "empty", clips[2].name: "decoded",
         "03-01-09-01-01-01-01.wav": "not a RAVDESS", "notes.txt": "not a .wav", clips[4].name: "duplicate",
     }
+
+
+# nEMO's upstream emotion names -> ours (its copy's README), and a tiny nEMO of three speakers: one per split.
+NEMO_RAW = {"anger": "angry", "fear": "fearful", "happiness": "happy", "neutral": "neutral", "sadness": "sad",
+            "surprised": "surprised"}
+TINY_NEMO_SPEAKERS = {"AB0": "female", "CD0": "male", "EF0": "female"}
+
+
+def make_tiny_nemo(folder: Path, speakers: dict[str, str] = TINY_NEMO_SPEAKERS, sample_rate: int = 16000,
+                   seconds: float = 1.0) -> Path:
+    """nEMO's layout (SPEAKER/<SPEAKER>_<emotion>_<n>.flac and labels.csv): one clip per speaker and emotion."""
+    import pandas as pd
+
+    rows = []
+    for number, (speaker, gender) in enumerate(speakers.items(), start=7):
+        for raw, emotion in NEMO_RAW.items():
+            path = f"{speaker}/{speaker}_{raw}_1.flac"
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            soundfile.write(str(folder / path), synthetic_clip(emotion, number, 1, sample_rate, seconds), sample_rate)
+            rows.append({"path": path, "emotion": emotion, "speaker": speaker, "gender": gender, "emotion_raw": raw})
+    pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
+    return folder

@@ -110,3 +110,17 @@ def split_manifest(manifest: pd.DataFrame, assignment: dict[int, str]) -> pd.Dat
     table = manifest[["clip_id", "actor", "gender", "emotion"]].copy()
     table["split"] = table["actor"].map(assignment)
     return table.sort_values(["split", "actor", "clip_id"]).reset_index(drop=True)
+
+
+def assign_corpus_speakers(rows: pd.DataFrame, block: dict, name: str, seed: int) -> dict[int, str]:
+    """Every speaker of one labelled corpus (its manifest ``rows``) to a split by its ``corpora.<name>`` ``block``
+    (test_speakers, val_speakers, n_test_speakers, n_val_speakers), keyed by the speakers' actor numbers."""
+    genders = rows.groupby("speaker")["gender"].first().to_dict()
+    actor_of = rows.groupby("speaker")["actor"].first().to_dict()
+    by_speaker = assign_speakers(
+        genders, [str(speaker) for speaker in block.get("test_speakers") or []],
+        [str(speaker) for speaker in block.get("val_speakers") or []],
+        int(block.get("n_test_speakers", 1)), int(block.get("n_val_speakers", 1)), seed,
+        keys=(f"corpora.{name}.test_speakers", f"corpora.{name}.val_speakers"),
+    )
+    return {int(actor_of[speaker]): split for speaker, split in by_speaker.items()}

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from soundmind.audio import load_audio
 from soundmind.data.augment import AugmentSettings, augment_settings_from_params, augment_waveform, clip_generator
+from soundmind.data.corpus_names import RAVDESS, corpus_of_clips
 from soundmind.data.ingest import read_manifest
 from soundmind.features.spectral import (
     RICH_FEATURE_NAMES,
@@ -110,12 +111,17 @@ def run_audit(params: dict[str, Any]) -> dict[str, Any]:
     settings, seed = feature_settings_from_params(params), require(params, "base.seed")
     rich_path = family_table_path("rich")
     require_current_table(rich_path, asdict(settings))
+    # The seed's protocol was RAVDESS's: the other training corpora take no part in either arm.
+    manifest = read_manifest(RAW)
+    manifest = manifest[corpus_of_clips(manifest["clip_id"]) == RAVDESS]
     copies = augmented_rich_vectors(
-        read_manifest(RAW), RAW, settings=settings, augment=augment_settings_from_params(params), seed=seed,
+        manifest, RAW, settings=settings, augment=augment_settings_from_params(params), seed=seed,
         n_jobs=params["features"].get("n_jobs", -1),
     )
     rich = pd.read_parquet(rich_path)
+    rich = rich[corpus_of_clips(rich["clip_id"]) == RAVDESS]
     splits = pd.read_csv(SPLITS_CSV)
+    splits = splits[corpus_of_clips(splits["clip_id"]) == RAVDESS]
     actors_of = {split: sorted(splits.loc[splits["split"] == split, "actor"].unique().tolist()) for split in ("train", "test")}
     return audit_seed_protocol(
         rich[rich["augmentation"] == "none"], copies,

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from soundmind.data.channel import TRAINING_CONDITIONS
+from soundmind.data.corpus_names import RAVDESS, corpus_of_clips
 from soundmind.data.ravdess import ACTORS, EMOTIONS
 from soundmind.errors import ParamsError
 from soundmind.features.frames import FrameSettings, standardise_per_band
@@ -160,9 +161,24 @@ def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) ->
     }
 
 
+def fold_masks(fold: Fold, actors: np.ndarray, fixed_split: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Which clips (by their ``actors``) a fold trains, validates and tests on. ``fixed_split``, where given, holds
+    the fixed split of another training corpus's clips ("" for RAVDESS's): those keep it in every fold (train speakers
+    train, val speakers join the fold's val actors, test speakers take no part); only RAVDESS's actors are folded."""
+    test, val = np.isin(actors, fold.test_actors), np.isin(actors, fold.val_actors)
+    train = ~(test | val)
+    if fixed_split is not None:
+        other_corpus = fixed_split != ""
+        test = test & ~other_corpus
+        val = (val & ~other_corpus) | (fixed_split == "val")
+        train = (train & ~other_corpus) | (fixed_split == "train")
+    return {"train": train, "val": val, "test": test}
+
+
 def run_fold(
     fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, dict[str, Any]], *, labels: np.ndarray,
     actors: np.ndarray, protocol: str, ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
+    fixed_split: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Every model of ``models`` on one fold, plus their soft-voting ensemble weighted on val actors.
 
@@ -170,9 +186,8 @@ def run_fold(
     feature family's view. With shifted copies, the ensemble's weights are chosen on the val actors' clean and
     shifted clips together (as train-ensemble's are), and every model's and the ensemble's test accuracy on the
     shifted copies of the test actors is reported as ``shifted_accuracy``."""
-    test, val = np.isin(actors, fold.test_actors), np.isin(actors, fold.val_actors)
-    train = ~(test | val)
-    masks = {"train": train, "val": val, "test": test}
+    masks = fold_masks(fold, actors, fixed_split)
+    train, val, test = masks["train"], masks["val"], masks["test"]
     results, probabilities = {}, {}
     for name, spec in models.items():
         family_views = {view_name: family[spec["features"]] for view_name, family in views.items()}
@@ -309,12 +324,15 @@ def cross_validate(
     if shifted_tables is not None:
         clip_ids = table_rows(next(iter(tables.values()))).query("augmentation == 'none'")["clip_id"].sort_values()
         views["shifted"] = aligned_shifted_views(shifted_tables, clip_ids, actors)
-    folds = make_folds(sorted(set(actors.tolist())), n_folds)
+    reference = table_rows(next(iter(tables.values()))).query("augmentation == 'none'").sort_values("clip_id")
+    from_ravdess = corpus_of_clips(reference["clip_id"]) == RAVDESS
+    folds = make_folds(sorted(set(actors[from_ravdess].tolist())), n_folds)
     report: dict[str, Any] = {"folds": [{"test_actors": list(fold.test_actors), "val_actors": list(fold.val_actors)}
                                         for fold in folds]}
     jobs = [(protocol, fold) for protocol in protocols for fold in folds]
     shared = {"models": models, "views": views, "labels": labels, "actors": actors, "ensemble_rounds": ensemble_rounds,
-              "seed": seed, "crnn_seeds": crnn_seeds}
+              "seed": seed, "crnn_seeds": crnn_seeds,
+              "fixed_split": None if from_ravdess.all() else np.where(from_ravdess, "", reference["split"].to_numpy())}
     results = iter(in_worker_processes(jobs, shared, n_jobs))
     for protocol in protocols:
         per_fold = [next(results) for _ in folds]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support, recall_score
 
+from soundmind.data.corpus_names import RAVDESS, corpus_of_clips
 from soundmind.errors import StaleFeaturesError
 from soundmind.features.tables import family_matrices, held_out_rows
 from soundmind.models.seeds import spread_of
@@ -117,12 +118,18 @@ def evaluate_models(
     family's table shares) and return their metrics and predictions; with ``shifted_tables``, each model's
     figures on the channel-shifted copies of the same clips too (``channel_shifted``)."""
     rows = held_out_rows(tables["rich"])
+    corpus = corpus_of_clips(rows["clip_id"])
+    # The headline figures stay RAVDESS's test actors' (comparable with every earlier run); each other training
+    # corpus's test speakers are scored apart (``by_corpus``).
+    other_corpora = {name: rows[corpus == name] for name in sorted(set(corpus) - {RAVDESS})}
+    rows = rows[corpus == RAVDESS]
     clip_ids, actual = rows["clip_id"].tolist(), rows["emotion"].tolist()
     features = family_matrices(tables, clip_ids)
     test_actors = sorted(int(actor) for actor in rows["actor"].unique())
     shifted = None
     if shifted_tables is not None:
         shifted_rows = shifted_tables["rich"].query("split == 'test'").sort_values("source_clip")
+        shifted_rows = shifted_rows[corpus_of_clips(shifted_rows["source_clip"]) == RAVDESS]
         if shifted_rows["source_clip"].tolist() != sorted(clip_ids):
             raise StaleFeaturesError("features/shifted does not hold one copy of each test clip; run extract-shifted again.")
         shifted = (family_matrices(shifted_tables, shifted_rows["clip_id"].tolist()), shifted_rows["emotion"].tolist(),
@@ -133,8 +140,21 @@ def evaluate_models(
         metrics[name]["test_actors"] = test_actors
         if shifted is not None:
             metrics[name]["channel_shifted"] = channel_shifted_figures(bundle, *shifted)
+        if other_corpora:
+            metrics[name]["by_corpus"] = {corpus_name: corpus_figures(bundle, tables, corpus_rows)
+                                          for corpus_name, corpus_rows in other_corpora.items()}
         predictions[name] = predictions_table(clip_ids, actual, predicted)
     return Evaluation(metrics, predictions, test_actors)
+
+
+def corpus_figures(bundle: Any, tables: dict[str, Any], rows: pd.DataFrame) -> dict[str, Any]:
+    """A bundle's accuracy and macro-F1 on one corpus's test ``rows`` (over the classes that corpus has)."""
+    actual = rows["emotion"].tolist()
+    predicted = _labels_of(bundle.probabilities(family_matrices(tables, rows["clip_id"].tolist())), bundle.labels)
+    present = [label for label in bundle.labels if label in set(actual)]
+    figures = classification_metrics(actual, predicted, present)
+    return {"accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"], "clips": len(actual),
+            "test_speakers": sorted(int(actor) for actor in rows["actor"].unique())}
 
 
 def channel_shifted_figures(bundle: Any, features: dict[str, Any], actual: list[str], conditions: np.ndarray) -> dict[str, Any]:

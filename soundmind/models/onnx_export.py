@@ -41,23 +41,27 @@ def exported_models(params: dict[str, Any]) -> list[str]:
     return model_names(params) + [name + ADAPTED_SUFFIX for name in adapted + adapted_ensemble]
 
 
-def keras_archives(bundle_dir: Path) -> list[Path]:
-    """Every Keras archive of the bundle in ``bundle_dir`` (an ensemble's members' included), sorted."""
+def bundle_files(bundle_dir: Path, own_files: Callable[[Path, dict[str, Any]], list[Path]]) -> list[Path]:
+    """``own_files(folder, metadata)`` of the bundle in ``bundle_dir``, or of each member of an ensemble there, sorted."""
     metadata = json.loads((Path(bundle_dir) / METADATA_FILE).read_text())
     if metadata.get("framework") == "ensemble":
-        return sorted(path for name in metadata["weights"] for path in keras_archives(Path(bundle_dir) / MEMBERS_DIR / name))
-    if metadata.get("framework", "keras") in ("keras", "crnn"):
-        return sorted(Path(bundle_dir) / seed_model_file(int(seed)) for seed in metadata.get("seeds", []))
-    return []
+        return sorted(path for name in metadata["weights"]
+                      for path in bundle_files(Path(bundle_dir) / MEMBERS_DIR / name, own_files))
+    return sorted(own_files(Path(bundle_dir), metadata))
+
+
+def keras_archives(bundle_dir: Path) -> list[Path]:
+    """Every Keras archive of the bundle in ``bundle_dir`` (an ensemble's members' included), sorted."""
+    return bundle_files(bundle_dir, lambda folder, metadata: [
+        folder / seed_model_file(int(seed)) for seed in metadata.get("seeds", [])
+    ] if metadata.get("framework", "keras") in ("keras", "crnn") else [])
 
 
 def pickled_files(bundle_dir: Path) -> list[Path]:
     """Every scikit-learn pickle of the bundle in ``bundle_dir`` (a Keras bundle's scaler, a pipeline; an ensemble's
     members' included), sorted."""
-    metadata = json.loads((Path(bundle_dir) / METADATA_FILE).read_text())
-    if metadata.get("framework") == "ensemble":
-        return sorted(path for name in metadata["weights"] for path in pickled_files(Path(bundle_dir) / MEMBERS_DIR / name))
-    return sorted(path for path in (Path(bundle_dir) / SCALER_FILE, Path(bundle_dir) / PIPELINE_FILE) if path.is_file())
+    return bundle_files(bundle_dir, lambda folder, _: [
+        path for path in (folder / SCALER_FILE, folder / PIPELINE_FILE) if path.is_file()])
 
 
 def export_pickle(pickle_file: Path, onnx_file: Path) -> None:

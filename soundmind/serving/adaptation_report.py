@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from soundmind.data.corpus_names import RAVDESS, corpus_of_clips
 from soundmind.errors import CorpusError, ParamsError
 from soundmind.features.frame_store import FRAMES_FAMILY, load_family_inputs
 from soundmind.features.tables import family_matrices, family_table_path, held_out_rows, require_current_table, split_rows
@@ -86,10 +87,12 @@ def score_external(folder: str, predictor: EmotionPredictor) -> dict[str, Any]:
     return {"folder": str(path), **report}
 
 
-def test_actor_features(predictor: EmotionPredictor, split: str = "test") -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+def test_actor_features(predictor: EmotionPredictor, split: str = "test", corpus: str | None = None
+                        ) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
     """Every original clip's features of the test actors (or ``split`` "val": the val actors, where adaptation
     settings are chosen) from the pipeline's tables, for every family the predictor and its adapted twin read
-    (tables made otherwise than the bundles are refused); with the clips' actors and emotions."""
+    (tables made otherwise than the bundles are refused); with the clips' actors and emotions. ``corpus``: only that
+    training corpus's clips (all of them otherwise)."""
     if split not in ("test", "val"):
         raise ValueError(f"split must be 'test' or 'val', got {split!r}")
     families = set(predictor.extractors)
@@ -99,6 +102,8 @@ def test_actor_features(predictor: EmotionPredictor, split: str = "test") -> tup
     inputs = load_family_inputs(families)
     reference = inputs[FRAMES_FAMILY].index if FRAMES_FAMILY in inputs else next(iter(inputs.values()))
     rows = held_out_rows(reference) if split == "test" else split_rows(reference)[1].sort_values("clip_id")
+    if corpus is not None:
+        rows = rows[corpus_of_clips(rows["clip_id"]) == corpus]
     matrices = family_matrices(inputs, rows["clip_id"].tolist())
     per_clip = [{family: [values[row]] if family == FRAMES_FAMILY else values[row : row + 1]
                  for family, values in matrices.items()} for row in range(len(rows))]
@@ -161,9 +166,17 @@ def adaptation_report(params: dict[str, Any], models_dir: Path) -> tuple[dict[st
     if folder:
         external["other_models"] = {name: transfer_figures(score_external(folder, EmotionPredictor(name, models_dir)))
                                     for name in others}
-    clips, actors, emotions = test_actor_features(predictor)
+    # The curve on RAVDESS's test actors (comparable with RAVDESS-only runs); each other training corpus's test
+    # speakers with every other clip of theirs enrolled, beside the plain answer.
+    clips, actors, emotions = test_actor_features(predictor, corpus=RAVDESS)
     curve = enrollment_curve(predictor, clips, actors, emotions, sizes, draws, require(params, "base.seed"))
     report = {"model": predictor.name, "adapted_model": adapted.name, "external_emodb": external,
               "enrollment": {"test_actors": sorted(int(actor) for actor in np.unique(actors)), "clips": len(clips),
                              "curve": {row["k"]: row for row in curve}}}
+    for corpus in (params.get("corpora") or {}).get("extra") or []:
+        clips, actors, emotions = test_actor_features(predictor, corpus=corpus)
+        [row] = enrollment_curve(predictor, clips, actors, emotions, [ALL_CLIPS], 1, require(params, "base.seed"))
+        report.setdefault("test_speakers_by_corpus", {})[corpus] = {
+            "test_speakers": sorted(int(actor) for actor in np.unique(actors)), "clips": len(clips),
+            "one_clip_accuracy": row["plain_accuracy"], "adapted_accuracy": row["adapted_accuracy"]}
     return report, pd.DataFrame(curve)
