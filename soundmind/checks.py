@@ -173,6 +173,10 @@ def check_corpora(params: dict[str, Any]) -> None:
             raise ParamsError(f"params.yaml: 'corpora.extra' names {name!r}; known corpora: {', '.join(LABELLED_CORPORA)}.")
         if extra.count(name) > 1:
             raise ParamsError(f"params.yaml: 'corpora.extra' names {name!r} twice.")
+    # A listed corpus needs its block; a block present is checked even while its corpus is not listed.
+    for name in LABELLED_CORPORA:
+        if name not in extra and name not in block:
+            continue
         corpus = _mapping(block.get(name), f"corpora.{name}")
         if not isinstance(corpus.get("source", ""), str):
             raise ParamsError(f"params.yaml: 'corpora.{name}.source' must be a path (or empty), got {corpus['source']!r}.")
