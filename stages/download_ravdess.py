@@ -1,7 +1,8 @@
 """download-ravdess: fetch (or find) the corpus and ingest it into data/raw, with the labelled training corpora that
 corpora.extra lists (data/raw/<name>/)."""
 
-from soundmind.data.corpora import combined_manifest, corpus_folder, extra_corpora, ingest_labelled_corpus
+from soundmind.data.corpora import combined_manifest, corpus_folder, ingest_labelled_corpus
+from soundmind.data.corpus_names import extra_corpora
 from soundmind.data.corpus import locate_source, opened_source
 from soundmind.data.ingest import ON_BAD_FILE, ingest_folder, ingest_report
 from soundmind.files import write_json

@@ -9,17 +9,14 @@ speaker-normalised features, adaptation) holds whole speakers of any corpus."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from soundmind.audio import load_audio, write_flac
 from soundmind.data.corpus_names import RAVDESS, SPEAKER_NUMBER_BASE
 from soundmind.data.emovo import CORPUS as EMOVO
-from soundmind.data.ingest import ON_BAD_FILE, format_problems
+from soundmind.data.ingest import ON_BAD_FILE, format_problems, write_decoded_clip
 from soundmind.data.labelled import LabelledCorpus, read_labels
 from soundmind.data.nemo import CORPUS as NEMO
 from soundmind.errors import CorpusError
@@ -51,20 +48,6 @@ def corpus_folder(name: str, configured_source: str, external_dir: Path) -> Path
     return folder
 
 
-def _decode_and_write(source: Path, target: Path, sample_rate: int) -> float | str:
-    """Write one clip as mono FLAC at ``sample_rate``; returns its duration, or the problem as a string."""
-    try:
-        waveform = load_audio(source, sample_rate)
-    except CorpusError as error:
-        return str(error).split(": ", 1)[-1]
-    if not len(waveform):
-        return "the decoded audio is empty."
-    if not np.all(np.isfinite(waveform)):
-        return "the decoded audio holds NaN or infinite samples."
-    write_flac(target, waveform, sample_rate)
-    return round(len(waveform) / sample_rate, 6)
-
-
 def ingest_labelled_corpus(
     name: str, folder: Path, raw_dir: Path, sample_rate: int, *, on_bad_file: str = "error", n_jobs: int = -1
 ) -> pd.DataFrame:
@@ -81,7 +64,7 @@ def ingest_labelled_corpus(
     targets = [Path(path).with_suffix(".flac") for path in labels["path"]]
     with built_in_staging(Path(raw_dir) / name) as staging:
         results = Parallel(n_jobs=n_jobs)(
-            delayed(_decode_and_write)(folder / path, staging / target, sample_rate)
+            delayed(write_decoded_clip)(folder / path, staging / target, sample_rate)
             for path, target in tqdm(list(zip(labels["path"], targets)), desc=f"ingest {name}", unit="clip")
         )
         problems = {folder / path: result for path, result in zip(labels["path"], results) if isinstance(result, str)}
@@ -123,8 +106,3 @@ def combined_manifest(ravdess_manifest: pd.DataFrame, others: list[pd.DataFrame]
         return ravdess_manifest
     table = pd.concat([with_corpus_columns(ravdess_manifest), *others], ignore_index=True)
     return table.sort_values(["actor", "clip_id"]).reset_index(drop=True)
-
-
-def extra_corpora(params: dict[str, Any]) -> list[str]:
-    """``corpora.extra``: the labelled corpora trained on beside RAVDESS (checked by soundmind.checks)."""
-    return list((params.get("corpora") or {}).get("extra") or [])

@@ -21,3 +21,8 @@ def corpus_of_clip(clip_id: str) -> str:
 def corpus_of_clips(clip_ids) -> np.ndarray:
     """``corpus_of_clip`` of each id, as an array aligned with ``clip_ids``."""
     return np.array([corpus_of_clip(str(clip_id)) for clip_id in clip_ids], dtype=object)
+
+
+def extra_corpora(params: dict) -> list[str]:
+    """``corpora.extra``: the labelled corpora trained on beside RAVDESS (checked by soundmind.checks)."""
+    return list((params.get("corpora") or {}).get("extra") or [])

@@ -75,17 +75,28 @@ def scan_source_folder(folder: Path) -> SourceScan:
     return scan
 
 
-def _decode_and_write(clip_id: str, source: Path, raw_dir: Path, sample_rate: int) -> dict | str:
-    """Ingest one clip; returns its manifest row, or the problem as a string."""
+def write_decoded_clip(source: Path, target: Path, sample_rate: int) -> float | str:
+    """Decode ``source`` to mono at ``sample_rate`` and write it as FLAC to ``target``; returns its duration in
+    seconds, or the problem (without the file's name) as a string."""
     try:
         waveform = load_audio(source, sample_rate)
     except CorpusError as error:
-        return str(error)
+        return str(error).split(": ", 1)[-1]
+    if not len(waveform):
+        return "the decoded audio is empty."
     if not np.all(np.isfinite(waveform)):
-        return f"{source}: the decoded audio holds NaN or infinite samples."
+        return "the decoded audio holds NaN or infinite samples."
+    write_flac(target, waveform, sample_rate)
+    return round(len(waveform) / sample_rate, 6)
+
+
+def _decode_and_write(clip_id: str, source: Path, raw_dir: Path, sample_rate: int) -> dict | str:
+    """Ingest one clip; returns its manifest row, or the problem as a string."""
     info = parse_clip_id(clip_id)
     relative_path = Path(f"Actor_{info.actor:02d}") / f"{clip_id}.flac"
-    write_flac(raw_dir / relative_path, waveform, sample_rate)
+    duration = write_decoded_clip(source, raw_dir / relative_path, sample_rate)
+    if isinstance(duration, str):
+        return duration
     return {
         "clip_id": clip_id,
         "path": relative_path.as_posix(),
@@ -95,7 +106,7 @@ def _decode_and_write(clip_id: str, source: Path, raw_dir: Path, sample_rate: in
         "intensity": info.intensity,
         "statement": info.statement,
         "repetition": info.repetition,
-        "duration_seconds": round(len(waveform) / sample_rate, 6),
+        "duration_seconds": duration,
         "sample_rate": sample_rate,
     }
 
@@ -138,7 +149,7 @@ def ingest_folder(
         rows = []
         for clip_id, result in zip(clip_ids, results):
             if isinstance(result, str):
-                problems[scan.clips[clip_id]] = result.split(": ", 1)[-1]
+                problems[scan.clips[clip_id]] = result
             else:
                 rows.append(result)
         if problems and on_bad_file == "error":

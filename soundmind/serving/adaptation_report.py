@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from soundmind.data.corpus_names import RAVDESS, corpus_of_clips
+from soundmind.data.corpus_names import RAVDESS, corpus_of_clips, extra_corpora
 from soundmind.errors import CorpusError, ParamsError
 from soundmind.features.frame_store import FRAMES_FAMILY, load_family_inputs
 from soundmind.features.tables import family_matrices, family_table_path, held_out_rows, require_current_table, split_rows
@@ -173,7 +173,7 @@ def adaptation_report(params: dict[str, Any], models_dir: Path) -> tuple[dict[st
     report = {"model": predictor.name, "adapted_model": adapted.name, "external_emodb": external,
               "enrollment": {"test_actors": sorted(int(actor) for actor in np.unique(actors)), "clips": len(clips),
                              "curve": {row["k"]: row for row in curve}}}
-    for corpus in (params.get("corpora") or {}).get("extra") or []:
+    for corpus in extra_corpora(params):
         clips, actors, emotions = test_actor_features(predictor, corpus=corpus)
         [row] = enrollment_curve(predictor, clips, actors, emotions, [ALL_CLIPS], 1, require(params, "base.seed"))
         report.setdefault("test_speakers_by_corpus", {})[corpus] = {
