@@ -24,6 +24,8 @@ PREDICTIONS = REPORTS / "predictions"
 EVALUATION_PLOTS = REPORTS / "plots" / "evaluation"
 CV_REPORT = REPORTS / "cv.json"
 CV_PLOT = REPORTS / "plots" / "cv_folds.png"
+# Folds a stopped cross-validate finished, for its rerun to reuse; not an output (git-ignored, deleted when it completes)
+CV_FINISHED_FOLDS = Path("tmp") / "cross-validate"
 AUDIT_REPORT = REPORTS / "audit_seed_protocol.json"
 ADAPTED_TRAINING_REPORT = TRAINING_REPORTS / "adapted.json"
 ADAPTATION_REPORT = REPORTS / "adaptation.json"

@@ -6,7 +6,7 @@ from soundmind.features.frame_store import frame_settings_dict, load_family_inpu
 from soundmind.features.tables import family_table_path, table_settings
 from soundmind.files import write_json, write_table
 from soundmind.params import load_params, require, require_positive_int
-from soundmind.paths import CV_PLOT, CV_REPORT, cv_folds_table
+from soundmind.paths import CV_FINISHED_FOLDS, CV_PLOT, CV_REPORT, cv_folds_table
 from soundmind.stage import run_stage
 
 
@@ -28,7 +28,7 @@ def main() -> None:
         n_folds=require_positive_int(params, "cv.folds"), protocols=tuple(protocols),
         ensemble_rounds=require_positive_int(params, "cv.ensemble_rounds"), seed=require(params, "base.seed"),
         crnn_seeds=require_positive_int(params, "cv.crnn_seeds") if expected_frames else 1,
-        n_jobs=require_positive_int(params, "cv.n_jobs"),
+        n_jobs=require_positive_int(params, "cv.n_jobs"), resume_folder=CV_FINISHED_FOLDS,
     )
     write_json(CV_REPORT, report)
     long_table = fold_accuracy(report, protocols)

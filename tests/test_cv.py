@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from soundmind.evaluation.audit import audit_seed_protocol, random_clip_split
-from soundmind.evaluation.cv import cross_validate, fold_masks, make_folds, speaker_normalise
+from soundmind.evaluation.cv import cross_validate, fold_inputs, fold_masks, make_folds, speaker_normalise
+from soundmind.evaluation.finished_jobs import FinishedJobs, inputs_digest
 from soundmind.models.architectures import with_crnn_schedule
 from soundmind.errors import ParamsError
 from soundmind.features.spectral import RICH_FEATURE_NAMES
@@ -215,3 +216,32 @@ def test_plain_folds_train_on_the_channel_copies_and_speaker_normalised_folds_ne
     assert (copied["plain"]["summary"]["model"]["shifted_accuracy_mean"]
             > clean_only["plain"]["summary"]["model"]["shifted_accuracy_mean"] + 0.3)
     assert copied["speaker_normalised"] == clean_only["speaker_normalised"]
+
+
+def test_a_stopped_cross_validation_reuses_the_folds_it_finished_and_a_completed_one_leaves_none(tmp_path, capsys):
+    table = speaker_shifted_table(n_actors=6, clips_per_emotion=2)
+    models = {"logistic": {"features": "toy", "architecture": "logistic", "C": [1.0]}}
+    options = dict(n_folds=3, protocols=("plain",), ensemble_rounds=5, seed=0)
+    store_folder = tmp_path / "finished"
+    uninterrupted = cross_validate({"toy": table}, models, resume_folder=store_folder, **options)
+    assert not store_folder.exists()
+
+    # What a run stopped after its second fold left behind: that fold stored under these inputs' digest, marked.
+    _, shared = fold_inputs({"toy": table}, models, **options)
+    marked = {**uninterrupted["plain"]["per_fold"][1], "ensemble": {"weights": {"logistic": 1.0}, "accuracy": 0.123,
+                                                                     "macro_f1": 0.456}}
+    stopped_run = FinishedJobs(store_folder, inputs_digest(shared))
+    stopped_run.save("plain-fold2", marked)
+    stopped_run.runs_folder.joinpath("plain-fold3.pkl").write_bytes(b"\x80\x05truncated")  # killed mid-write
+    resumed = cross_validate({"toy": table}, models, resume_folder=store_folder, **options)
+    assert "reusing 1 of 3 folds" in capsys.readouterr().out
+    assert resumed["plain"]["per_fold"][1]["ensemble"]["accuracy"] == 0.123
+    assert resumed["plain"]["per_fold"][0] == uninterrupted["plain"]["per_fold"][0]
+    assert resumed["plain"]["per_fold"][2] == uninterrupted["plain"]["per_fold"][2]  # the unreadable one ran again
+    assert not store_folder.exists()
+
+    # Other inputs (another seed) have another digest: nothing stored for the old ones is taken.
+    FinishedJobs(store_folder, inputs_digest(shared)).save("plain-fold2", marked)
+    reseeded = cross_validate({"toy": table}, models, resume_folder=store_folder, **{**options, "seed": 1})
+    assert reseeded["plain"]["per_fold"][1]["ensemble"]["accuracy"] != 0.123
+    assert inputs_digest(shared) != inputs_digest({**shared, "labels": shared["labels"][::-1].copy()})

@@ -12,6 +12,7 @@ alone (as the adapted models).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from soundmind.data.channel import TRAINING_CONDITIONS
 from soundmind.data.corpus_names import RAVDESS, corpus_of_clips
 from soundmind.data.ravdess import ACTORS, EMOTIONS
 from soundmind.errors import ParamsError
+from soundmind.evaluation.finished_jobs import FinishedJobs, inputs_digest
 from soundmind.features.frames import FrameSettings, standardise_per_band
 from soundmind.features.normalise import speaker_normalise, speaker_normalise_frames
 from soundmind.features.sets import VECTOR_FAMILIES, feature_family
@@ -303,16 +305,13 @@ def aligned_shifted_views(shifted_tables: dict[str, Any], clip_ids: pd.Series, a
     return views
 
 
-def cross_validate(
+def fold_inputs(
     tables: dict[str, pd.DataFrame], models: dict[str, dict[str, Any]], *,
     n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
-    shifted_tables: dict[str, Any] | None = None, n_jobs: int = 1,
-) -> dict[str, Any]:
-    """Return every model's and their ensemble's figures per fold and over folds, for each protocol
-    (a CRNN averaged over ``crnn_seeds`` seeds per fold). With ``shifted_tables`` (one channel-shifted copy of
-    each clip), ensemble weights are chosen on clean and shifted val clips, and shifted test accuracy is reported.
-    The folds of both protocols run in ``n_jobs`` worker processes of one thread each: the figures are the same
-    for any ``n_jobs``."""
+    shifted_tables: dict[str, Any] | None = None,
+) -> tuple[list[Fold], dict[str, Any]]:
+    """The folds, and what every fold job is given (the keyword arguments of ``run_fold`` but the fold and protocol):
+    the models, the aligned views of every table, labels, actors and the other corpora's fixed split."""
     unknown = sorted(set(protocols) - set(CV_PROTOCOLS))
     if unknown:
         raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(CV_PROTOCOLS)}.")
@@ -327,29 +326,66 @@ def cross_validate(
     reference = table_rows(next(iter(tables.values()))).query("augmentation == 'none'").sort_values("clip_id")
     from_ravdess = corpus_of_clips(reference["clip_id"]) == RAVDESS
     folds = make_folds(sorted(set(actors[from_ravdess].tolist())), n_folds)
-    report: dict[str, Any] = {"folds": [{"test_actors": list(fold.test_actors), "val_actors": list(fold.val_actors)}
-                                        for fold in folds]}
-    jobs = [(protocol, fold) for protocol in protocols for fold in folds]
     shared = {"models": models, "views": views, "labels": labels, "actors": actors, "ensemble_rounds": ensemble_rounds,
               "seed": seed, "crnn_seeds": crnn_seeds,
               "fixed_split": None if from_ravdess.all() else np.where(from_ravdess, "", reference["split"].to_numpy())}
-    results = iter(in_worker_processes(jobs, shared, n_jobs))
+    return folds, shared
+
+
+def cross_validate(
+    tables: dict[str, pd.DataFrame], models: dict[str, dict[str, Any]], *,
+    n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
+    shifted_tables: dict[str, Any] | None = None, n_jobs: int = 1, resume_folder: Path | None = None,
+) -> dict[str, Any]:
+    """Return every model's and their ensemble's figures per fold and over folds, for each protocol
+    (a CRNN averaged over ``crnn_seeds`` seeds per fold). With ``shifted_tables`` (one channel-shifted copy of
+    each clip), ensemble weights are chosen on clean and shifted val clips, and shifted test accuracy is reported.
+    The folds of both protocols run in ``n_jobs`` worker processes of one thread each: the figures are the same
+    for any ``n_jobs``. With ``resume_folder``, each finished fold is stored there as it finishes and a rerun of a
+    stopped run with the same inputs, code and libraries reuses the stored folds (the same figures: a fold does not
+    depend on which process ran it); a completed run deletes the folder."""
+    folds, shared = fold_inputs(tables, models, n_folds=n_folds, protocols=protocols, ensemble_rounds=ensemble_rounds,
+                                seed=seed, crnn_seeds=crnn_seeds, shifted_tables=shifted_tables)
+    report: dict[str, Any] = {"folds": [{"test_actors": list(fold.test_actors), "val_actors": list(fold.val_actors)}
+                                        for fold in folds]}
+    jobs = [(protocol, fold) for protocol in protocols for fold in folds]
+    store = FinishedJobs(resume_folder, inputs_digest(shared)) if resume_folder is not None else None
+    finished = {job_name(job): store.load(job_name(job)) for job in jobs} if store is not None else {}
+    finished = {name: result for name, result in finished.items() if result is not None}
+    if finished:
+        print(f"cross-validate: reusing {len(finished)} of {len(jobs)} folds finished by an earlier run that was stopped "
+              f"({store.runs_folder})", flush=True)
+    pending = [job for job in jobs if job_name(job) not in finished]
+    if pending:
+        finished.update(zip(map(job_name, pending), in_worker_processes(pending, shared, n_jobs, store)))
+    results = iter(finished[job_name(job)] for job in jobs)
     for protocol in protocols:
         per_fold = [next(results) for _ in folds]
         report[protocol] = {"summary": summarise(per_fold), "per_fold": per_fold}
+    if store is not None:
+        store.discard()
     return report
 
 
-# What a worker process was given once, at its start, for every fold it runs: the views are the bulk of it.
+def job_name(job: tuple[str, Fold]) -> str:
+    """``plain-fold1``: the protocol and the fold's number, counted from 1."""
+    protocol, fold = job
+    return f"{protocol}-fold{fold.index + 1}"
+
+
+# What a worker process was given once, at its start, for every fold it runs: the views are the bulk of it; and
+# where it stores each fold it finishes (None: nowhere).
 _worker_shared: dict[str, Any] = {}
+_worker_store: list[FinishedJobs | None] = [None]
 
 
-def _start_worker(shared: dict[str, Any]) -> None:
+def _start_worker(shared: dict[str, Any], store: FinishedJobs | None = None) -> None:
     """Keep ``shared`` for this worker's folds, and run them on one thread: TensorFlow's and BLAS's thread counts
     change the order of sums, so a fold's figures must not depend on how many folds run beside it."""
     from threadpoolctl import threadpool_limits
 
     _worker_shared.update(shared)
+    _worker_store[0] = store
     threadpool_limits(limits=1)
     if any(spec["architecture"] in FRAME_ARCHITECTURES for spec in shared["models"].values()):
         from soundmind.models.keras_backend import tensorflow
@@ -360,18 +396,24 @@ def _start_worker(shared: dict[str, Any]) -> None:
 
 def _run_job(job: tuple[str, Fold]) -> dict[str, Any]:
     protocol, fold = job
-    return run_fold(fold, protocol=protocol, **_worker_shared)
+    result = run_fold(fold, protocol=protocol, **_worker_shared)
+    # Stored by the worker as soon as it is done, not when this fold's turn comes in the map's order.
+    if _worker_store[0] is not None:
+        _worker_store[0].save(job_name(job), result)
+    return result
 
 
-def in_worker_processes(jobs: list[tuple[str, Fold]], shared: dict[str, Any], n_jobs: int) -> list[dict[str, Any]]:
+def in_worker_processes(jobs: list[tuple[str, Fold]], shared: dict[str, Any], n_jobs: int,
+                        store: FinishedJobs | None = None) -> list[dict[str, Any]]:
     """``run_fold`` of each (protocol, fold) job, in order, run by ``n_jobs`` worker processes of one thread each
-    (one worker when ``n_jobs`` is 1, never this process: its threads are set before any fold runs)."""
+    (one worker when ``n_jobs`` is 1, never this process: its threads are set before any fold runs); each result is
+    saved in ``store`` as it finishes, where one is given."""
     from joblib.externals.loky import get_reusable_executor
 
     if not is_int(n_jobs) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
     executor = get_reusable_executor(max_workers=min(n_jobs, len(jobs)), initializer=_start_worker,
-                                     initargs=(shared,), reuse=False)
+                                     initargs=(shared, store), reuse=False)
     try:
         return list(executor.map(_run_job, jobs))
     finally:
