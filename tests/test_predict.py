@@ -10,7 +10,11 @@ import pytest
 import soundfile
 import yaml
 
-from soundmind.serving.predict import MAX_FILE_BYTES, EmotionPredictor, PredictionError, available_bundles, resolve_bundle
+from soundmind.features.functionals import FUNCTIONAL_SETS
+from soundmind.serving.predict import (
+    MAX_FILE_BYTES, EmotionPredictor, PredictionError, available_bundles, describe, ready_member_probabilities,
+    resolve_bundle,
+)
 from soundmind.data.ravdess import EMOTIONS
 from tests.tiny_corpus import synthetic_clip
 
@@ -100,6 +104,21 @@ def test_a_long_clip_is_scored_in_windows_whose_mean_is_the_answer(predictor):
     mean = {emotion: np.mean([window["probabilities"][emotion] for window in windows]) for emotion in EMOTIONS}
     for emotion in EMOTIONS:
         assert result["probabilities"][emotion] == pytest.approx(mean[emotion], abs=1e-6)
+
+
+def test_members_scored_while_opensmile_runs_give_the_ensembles_own_answer(predictor):
+    bundle = predictor.bundle
+    waveform = speech(seconds=7.0)  # two windows
+    clip = predictor.waveform_features(waveform)
+    beside_opensmile = {family: rows for family, rows in clip.features.items() if family not in FUNCTIONAL_SETS}
+    early = ready_member_probabilities(bundle, beside_opensmile)
+    assert set(early) == {name for name, member in bundle.members.items()
+                          if member.required_families().isdisjoint(FUNCTIONAL_SETS)}
+    assert early and len(early) < len(bundle.members)  # the tiny ensemble has members of both kinds
+    whole = describe(bundle, predictor.calibrated(bundle, clip.features).mean(axis=0),
+                     predictor.serving.calibration_of(bundle.name))
+    answer = predictor.answers(waveform, [None])[0]
+    assert {key: answer[key] for key in whole} == whole
 
 
 def test_predict_many_reports_failures_without_stopping(predictor, tmp_path):

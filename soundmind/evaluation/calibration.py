@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FLOOR = 1e-12  # probabilities are clipped here before the log: a bundle may say exactly 0
 TEMPERATURE_BOUNDS = (0.05, 20.0)
@@ -89,6 +91,8 @@ def _check_bins(bins: Any) -> int:
 def reliability_table(probabilities: Any, actual_indices: Any, bins: int = 15) -> pd.DataFrame:
     """The non-empty equal-width confidence bins over [0, 1] (the last one holds 1.0): each bin's bounds, the mean
     confidence and the accuracy of its answers, and how many clips it holds."""
+    import pandas as pd  # here: serving imports this module for calibrated_probabilities alone
+
     bins = _check_bins(bins)
     confidence, correct = _confidence_and_correct(probabilities, actual_indices)
     index = np.minimum((confidence * bins).astype(np.int64), bins - 1)
@@ -198,6 +202,8 @@ def calibrate_models(bundles: dict[str, Any], tables: dict[str, Any], bins: int 
         after = calibrated_probabilities(test_probabilities, reports[name]["temperature"])
         for calibrated, probabilities in ((False, test_probabilities), (True, after)):
             reliability.append(reliability_table(probabilities, test_actual, bins).assign(model=name, calibrated=calibrated))
+    import pandas as pd
+
     columns = ["model", "calibrated", "bin", "confidence_low", "confidence_high", "mean_confidence", "accuracy", "clips"]
     actors = [sorted(int(actor) for actor in rows["actor"].unique()) for rows in (val_rows, test_rows)]
     return Calibration(reports, pd.concat(reliability, ignore_index=True)[columns].round(4), *actors)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Union
 
-import joblib
 import numpy as np
 
 from soundmind.features.sets import feature_family, select_feature_set
@@ -191,7 +190,17 @@ class TrainingResult:
     summary: dict[str, Any]
 
 
+def load_pickle(path: Path) -> Any:
+    """A scaler or scikit-learn pipeline pickled by ``save_bundle`` (joblib is imported on the first call: serving
+    scores ONNX files and should not pay for it at start-up)."""
+    import joblib
+
+    return joblib.load(path)
+
+
 def _write_bundle_files(bundle: AnyBundle, folder: Path) -> None:
+    import joblib
+
     if isinstance(bundle, Bundle):
         for seed, model in bundle.models.items():
             save_keras_deterministically(model, folder / seed_model_file(seed))
@@ -228,7 +237,7 @@ def load_bundle(directory: Path | str, load_network: Callable[[Path], Any] | Non
     (defaults: the Keras model and the pickle themselves; serving passes ONNX Runtime's, in onnx_networks)."""
     directory = Path(directory)
     load_network = load_network or load_keras_model
-    load_fitted = load_fitted or joblib.load
+    load_fitted = load_fitted or load_pickle
     if not (directory / METADATA_FILE).is_file() or not (directory / LABELS_FILE).is_file():
         raise FileNotFoundError(f"{directory}: not a model bundle (missing {METADATA_FILE} or {LABELS_FILE}).")
     metadata = json.loads((directory / METADATA_FILE).read_text())

@@ -329,4 +329,6 @@ def strict_onnx_loaders(bundle_dir: Path, onnx_dir: Path) -> tuple[Callable[[Pat
     def twin(saved_file: Path) -> Path:
         return Path(onnx_dir) / Path(saved_file).relative_to(bundle_dir).with_suffix(ONNX_SUFFIX)
 
-    return (lambda keras_file: OnnxNetwork(twin(keras_file))), (lambda pickle_file: open_fitted_twin(twin(pickle_file)))
+    # One thread per core (threads=0): the check scores every test clip at once, not one clip.
+    return ((lambda keras_file: OnnxNetwork(twin(keras_file), threads=0)),
+            (lambda pickle_file: open_fitted_twin(twin(pickle_file), threads=0)))

@@ -8,15 +8,14 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-import joblib
 import numpy as np
 
 from soundmind.errors import PredictionError, SpeakerProfileError
 from soundmind.features.frames import FRAMES_FAMILY, FrameSettings, clip_frames
-from soundmind.features.functionals import FUNCTIONAL_SETS
+from soundmind.features.functionals import FUNCTIONAL_SETS, tidy_engines
 from soundmind.features.sets import family_extractor
 from soundmind.models.bundle import (  # noqa: F401 (ADAPTED_SUFFIX: part of this module's interface)
-    ADAPTED_SUFFIX, METADATA_FILE, AnyBundle, common_sample_rate, load_bundle, load_keras_model,
+    ADAPTED_SUFFIX, METADATA_FILE, AnyBundle, EnsembleBundle, common_sample_rate, load_bundle, load_keras_model, load_pickle,
 )
 from soundmind.models.onnx_networks import OnnxNetwork, fitted_loader, network_loader
 from soundmind.serving.audio_input import (  # noqa: F401 (MAX_FILE_BYTES, audio_files: part of this module's interface)
@@ -103,7 +102,7 @@ class EmotionPredictor:
         # ONNX Runtime by default (the export stage's files): TensorFlow loads only for a network without one, and
         # scikit-learn only for a scaler or pipeline without one.
         self.load_network = network_loader(runtime, models_dir, load_keras_model)
-        self.load_fitted = fitted_loader(runtime, models_dir, joblib.load)
+        self.load_fitted = fitted_loader(runtime, models_dir, load_pickle)
         self.bundle: AnyBundle = loaded_bundle(self.bundle_path, self.load_network, self.load_fitted)
         # models/serving.json (the calibrate stage): speech thresholds and each bundle's calibration.
         try:
@@ -160,8 +159,15 @@ class EmotionPredictor:
         # The speech check runs in a thread of its own beside the feature extraction (its native code releases the
         # GIL): on two cores the answer then waits for the longer of the two, not for both.
         speech_check = self.family_worker(SPEECH_WORKER).submit(self.speech_seconds, waveform)
+        scored_early: dict[str, np.ndarray] = {}
+
+        def score_ready_members(ready: dict[str, Any]) -> None:
+            # An ensemble's members that read only the families extracted in this thread are scored while openSMILE
+            # still runs in the others: the answer then waits for openSMILE, not for openSMILE and the networks.
+            scored_early.update(ready_member_probabilities(self.bundle, ready))
+
         try:
-            clip = self.waveform_features(waveform)
+            clip = self.waveform_features(waveform, while_extracting=score_ready_members)
         except Exception:
             # Audio without speech is answered "no speech", whatever the extractors made of it.
             if speech_check.result() == 0:
@@ -171,7 +177,8 @@ class EmotionPredictor:
         if speech_seconds == 0:
             return [self.no_speech(round(len(waveform) / self.sample_rate, 3)) for _ in speakers]
         detected = {} if speech_seconds is None else {"speech_seconds": speech_seconds}
-        plain = self.calibrated(self.bundle, clip.features)  # the plain answer, and what adapted ones blend with
+        # The plain answer, and what adapted ones blend with.
+        plain = self.calibrated(self.bundle, clip.features, scored_early)
         return [{"speech": True, **self.score(clip, speaker, plain), **detected} for speaker in speakers]
 
     def speech_seconds(self, waveform: np.ndarray) -> float | None:
@@ -194,9 +201,10 @@ class EmotionPredictor:
         """The features of one clip, per window: computed once, then scored plain or with any profile."""
         return self.waveform_features(self.waveform(audio, sample_rate, name))
 
-    def waveform_features(self, waveform: np.ndarray) -> ClipFeatures:
+    def waveform_features(self, waveform: np.ndarray,
+                          while_extracting: Callable[[dict[str, Any]], None] | None = None) -> ClipFeatures:
         windows = split_into_windows(waveform, self.sample_rate)
-        return ClipFeatures(self.window_features(windows), [start for start, _ in windows],
+        return ClipFeatures(self.window_features(windows, while_extracting), [start for start, _ in windows],
                             round(len(waveform) / self.sample_rate, 3))
 
     def timeline(self, audio: str | Path | bytes | np.ndarray, sample_rate: int | None = None, name: str | None = None,
@@ -256,9 +264,16 @@ class EmotionPredictor:
                                  for start, row in zip(clip.window_starts, probabilities)]
         return result
 
-    def calibrated(self, bundle: AnyBundle, features: dict[str, Any]) -> np.ndarray:
-        """``bundle``'s probabilities of ``features``' rows, with the temperature the calibrate stage chose for it."""
-        return calibrated_probabilities(bundle.probabilities(features), self.serving.calibration_of(bundle.name).temperature)
+    def calibrated(self, bundle: AnyBundle, features: dict[str, Any],
+                   scored_members: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """``bundle``'s probabilities of ``features``' rows, with the temperature the calibrate stage chose for it;
+        ``scored_members``: the probabilities of an ensemble's members scored already, from the same rows."""
+        if scored_members:
+            probabilities = bundle.combine({name: scored_members[name] if name in scored_members
+                                            else member.probabilities(features) for name, member in bundle.members.items()})
+        else:
+            probabilities = bundle.probabilities(features)
+        return calibrated_probabilities(probabilities, self.serving.calibration_of(bundle.name).temperature)
 
     def adapted_weight(self, profile_clips: int | np.ndarray) -> float | np.ndarray:
         """How much the adapted answer counts for a profile of ``profile_clips`` clips (1 without a speaker prior)."""
@@ -318,18 +333,34 @@ class EmotionPredictor:
             self._adapted = adapted
         return self._adapted
 
-    def window_features(self, windows: list[tuple[int, np.ndarray]]) -> dict[str, np.ndarray]:
+    def window_features(self, windows: list[tuple[int, np.ndarray]],
+                        while_extracting: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """Every feature family the bundle needs, one row per window: the pipeline's own extractors. openSMILE
-        releases the GIL while it runs, so each functional set extracts in a thread of its own beside the others."""
-        def extract_all(family: str) -> list[Any]:
-            return [self.extractors[family](window) for _, window in windows]
+        releases the GIL while it runs, so each functional set extracts in a thread of its own beside the others;
+        ``while_extracting`` is given the other families, extracted in this thread, before openSMILE has finished."""
+        def extract_all(family: str) -> Any:
+            rows = [self.extractors[family](window) for _, window in windows]
+            # Frames are sequences of different lengths: a list of one array per window, as the frame store gives.
+            return rows if family == FRAMES_FAMILY else np.vstack(rows)
 
         pending = {family: self.family_worker(family).submit(extract_all, family)
                    for family in sorted(self.extractors) if family in FUNCTIONAL_SETS}
-        rows = {family: extract_all(family) for family in sorted(self.extractors) if family not in pending}
-        rows.update({family: future.result() for family, future in pending.items()})
-        # Frames are sequences of different lengths: a list of one array per window, as the frame store gives.
-        return {family: rows[family] if family == FRAMES_FAMILY else np.vstack(rows[family]) for family in sorted(rows)}
+        features = {family: extract_all(family) for family in sorted(self.extractors) if family not in pending}
+        if while_extracting is not None and pending:
+            while_extracting(dict(features))
+        try:
+            features.update({family: future.result() for family, future in pending.items()})
+        finally:
+            for family in pending:
+                # Readying each engine for the next clip is done in its own thread while this one scores the clip.
+                self.family_worker(family).submit(tidy_engines)
+        return {family: features[family] for family in sorted(features)}
+
+    def wait_until_idle(self) -> None:
+        """Return once every worker thread has finished what it does after an answer (readying openSMILE's engines
+        for the next clip): the state in which a clip that arrives on its own finds the predictor."""
+        for worker in list(self._workers.values()):
+            worker.submit(lambda: None).result()
 
     def family_worker(self, family: str) -> ThreadPoolExecutor:
         """The one thread that extracts ``family`` (or detects speech): always the same, so its openSMILE engine (or
@@ -352,6 +383,15 @@ class EmotionPredictor:
         """Mono audio at the bundle's rate, checked for the problems real-world audio brings."""
         # With the detector on, silence is "no speech detected", not an error.
         return scoreable_waveform(audio, sample_rate, name, self.sample_rate, refuse_silence=not self.detects_speech)
+
+
+def ready_member_probabilities(bundle: AnyBundle, features: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The probabilities of each member of an ensemble ``bundle`` whose feature families are all in ``features``
+    (none for a single model)."""
+    if not isinstance(bundle, EnsembleBundle):
+        return {}
+    return {name: member.probabilities(features) for name, member in bundle.members.items()
+            if member.required_families() <= set(features)}
 
 
 def bundle_networks(bundle: AnyBundle) -> list[Any]:
