@@ -10,8 +10,9 @@ synthetic frames with the lengths of trimmed RAVDESS clips (1.4 to 3.2 s); an ep
 the frames hold. The first epoch (it traces the graphs) is reported apart; the figure is the mean of the others.
 With --cross-validate, a candidate's 6-fold accuracy on the real frame store (features/frames, from `dvc repro
 extract-frames`): the cross-validate stage's own folds and code (`evaluation.cv.cross_validate`), the candidate alone,
-one seed a fold (cv.crnn_seeds), trained with the shipped recipe (train.crnn's epochs, crops and channel copies); the
-table of epoch times prints it beside each candidate once recorded. The shipped CRNN's own figure is the
+one seed a fold (cv.crnn_seeds), trained with the shipped recipe (train.crnn's epochs, crops and channel copies), in
+cv.n_jobs worker processes; a stopped run, started again, reuses the folds it finished (tmp/frame-models/<candidate>).
+The table of epoch times prints it beside each candidate once recorded. The shipped CRNN's own figure is the
 cross-validate stage's (reports/cv.json).
 """
 
@@ -113,7 +114,9 @@ def cross_validate_candidate(name: str, protocols: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     report = cross_validate(tables, cv_model_specs([name], {name: recipe}), n_folds=params["cv"]["folds"],
                             protocols=tuple(protocols), ensemble_rounds=params["cv"]["ensemble_rounds"],
-                            seed=params["base"]["seed"], crnn_seeds=params["cv"]["crnn_seeds"])
+                            seed=params["base"]["seed"], crnn_seeds=params["cv"]["crnn_seeds"],
+                            # the stage's worker processes, and its resumption: a stopped run picks up its finished folds
+                            n_jobs=params["cv"]["n_jobs"], resume_folder=REPO_ROOT / "tmp" / "frame-models" / name)
     seconds = time.perf_counter() - started
     return {protocol: {**{key: report[protocol]["summary"][name][key] for key in ("accuracy_mean", "accuracy_std")},
                        "per_fold": [fold[name]["accuracy"] for fold in report[protocol]["per_fold"]],
