@@ -125,6 +125,7 @@ def cross_validate_candidate(name: str, protocols: list[str]) -> dict[str, Any]:
                                                                  for fold in report[protocol]["per_fold"]])), 4),
                        "val_per_fold": [fold[name]["val_accuracy"] for fold in report[protocol]["per_fold"]],
                        "epochs": recipe["epochs"], "seeds_per_fold": params["cv"]["crnn_seeds"],
+                       "corpora": ["ravdess", *params["corpora"]["extra"]],
                        "minutes_all_protocols": round(seconds / 60, 1)}
             for protocol in protocols}
 
