@@ -181,3 +181,11 @@ def test_without_tensorflow_or_an_onnx_twin_the_cli_says_so_in_one_sentence(tiny
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "TensorFlow" in errors[0] and "model_seed42.onnx" in errors[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_thread_count_is_refused_in_one_sentence_not_taken_for_a_damaged_file(monkeypatch, tmp_path):
+    from soundmind.models.onnx_networks import OnnxThreadsError, network_loader
+
+    monkeypatch.setenv("SOUNDMIND_ONNX_THREADS", "two")
+    with pytest.raises(OnnxThreadsError, match="SOUNDMIND_ONNX_THREADS must be a whole number.*'two'"):
+        network_loader("onnx", tmp_path, lambda path: pytest.fail("no file should be loaded"))

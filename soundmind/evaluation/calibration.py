@@ -186,6 +186,8 @@ def calibrate_models(bundles: dict[str, Any], tables: dict[str, Any], bins: int 
                      accuracy_below: float = 0.5) -> Calibration:
     """Fit each bundle on the val actors' original clips and report on the test actors' (the rows of the rich
     table, which every family's table shares), as evaluate scores them."""
+    import pandas as pd
+
     from soundmind.features.tables import family_matrices, held_out_rows, split_rows
 
     val_rows = split_rows(tables["rich"])[1].sort_values("clip_id")
@@ -202,8 +204,6 @@ def calibrate_models(bundles: dict[str, Any], tables: dict[str, Any], bins: int 
         after = calibrated_probabilities(test_probabilities, reports[name]["temperature"])
         for calibrated, probabilities in ((False, test_probabilities), (True, after)):
             reliability.append(reliability_table(probabilities, test_actual, bins).assign(model=name, calibrated=calibrated))
-    import pandas as pd
-
     columns = ["model", "calibrated", "bin", "confidence_low", "confidence_high", "mean_confidence", "accuracy", "clips"]
     actors = [sorted(int(actor) for actor in rows["actor"].unique()) for rows in (val_rows, test_rows)]
     return Calibration(reports, pd.concat(reliability, ignore_index=True)[columns].round(4), *actors)

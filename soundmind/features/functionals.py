@@ -5,6 +5,7 @@ openSMILE is audEERING's, under a research-only (non-commercial) licence, like R
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 import threading
@@ -30,7 +31,6 @@ SHARED_INCLUDES = {"bufferModeRbConf": "shared/BufferModeRb.conf.inc",
 
 
 _per_thread = threading.local()
-_native: dict[str, ModuleType] = {}
 
 
 def _check_set(feature_set: str) -> None:
@@ -67,12 +67,15 @@ def native_api() -> ModuleType:
     audformat and pandas, a quarter of a second of the command line's cold start that extraction does not need."""
     if "opensmile.core.lib" in sys.modules:
         return sys.modules["opensmile.core.lib"]
-    if "lib" not in _native:
-        spec = importlib.util.spec_from_file_location("soundmind_opensmile_api", opensmile_folder() / "core" / "lib.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _native["lib"] = module
-    return _native["lib"]
+    return _native_api_alone()
+
+
+@functools.cache
+def _native_api_alone() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("soundmind_opensmile_api", opensmile_folder() / "core" / "lib.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def engine_configuration(feature_set: str, sample_rate: int) -> tuple[Path, dict[str, object]]:

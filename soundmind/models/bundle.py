@@ -168,8 +168,13 @@ class EnsembleBundle(_BundleBase):
     def required_families(self) -> set[str]:
         return set().union(*(member.required_families() for member in self.members.values()))
 
-    def member_probabilities(self, features: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {name: member.probabilities(features) for name, member in self.members.items()}
+    def member_probabilities(self, features: dict[str, np.ndarray],
+                             scored: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Each member's probabilities of ``features``' rows; ``scored``: members' probabilities of the same rows
+        computed already (serving scores some while others' features are still being extracted)."""
+        scored = scored or {}
+        return {name: scored[name] if name in scored else member.probabilities(features)
+                for name, member in self.members.items()}
 
     def combine(self, member_probabilities: dict[str, np.ndarray]) -> np.ndarray:
         return weighted_vote(member_probabilities, self.weights)

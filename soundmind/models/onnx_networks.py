@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from soundmind.errors import SoundmindWarning
+from soundmind.errors import SoundmindError, SoundmindWarning
 from soundmind.paths import ONNX_FOLDER
 
 ONNX_SUFFIX = ".onnx"
@@ -34,6 +34,10 @@ PROBABILITIES_OUTPUT = "probabilities"
 
 class OnnxFallbackWarning(SoundmindWarning):
     """An ONNX twin is missing or unusable: the original (Keras, or scikit-learn's pickle) scores instead."""
+
+
+class OnnxThreadsError(SoundmindError, ValueError):
+    """SOUNDMIND_ONNX_THREADS is not a whole number."""
 
 
 class OnnxSession:
@@ -65,7 +69,8 @@ def session_threads() -> int:
     clip) and leaves the other core to the feature extraction that runs beside them; 0 is one per core."""
     value = os.environ.get("SOUNDMIND_ONNX_THREADS", "1")
     if not value.isdigit():
-        raise ValueError(f"SOUNDMIND_ONNX_THREADS must be a whole number of threads (0: one per core), got {value!r}")
+        raise OnnxThreadsError(f"SOUNDMIND_ONNX_THREADS must be a whole number of threads (0: one per core), "
+                               f"got {value!r}.")
     return int(value)
 
 
@@ -116,6 +121,7 @@ def twin_loader(runtime: str, models_dir: Path | str | None, open_twin: Callable
         raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     if runtime == "keras":
         return load_original
+    session_threads()  # a bad SOUNDMIND_ONNX_THREADS is refused here, not taken for a damaged file below
     root = None if models_dir is None else Path(models_dir)
 
     def load(saved_file: Path) -> object:

@@ -269,8 +269,7 @@ class EmotionPredictor:
         """``bundle``'s probabilities of ``features``' rows, with the temperature the calibrate stage chose for it;
         ``scored_members``: the probabilities of an ensemble's members scored already, from the same rows."""
         if scored_members:
-            probabilities = bundle.combine({name: scored_members[name] if name in scored_members
-                                            else member.probabilities(features) for name, member in bundle.members.items()})
+            probabilities = bundle.combine(bundle.member_probabilities(features, scored_members))
         else:
             probabilities = bundle.probabilities(features)
         return calibrated_probabilities(probabilities, self.serving.calibration_of(bundle.name).temperature)
