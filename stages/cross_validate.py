@@ -1,6 +1,6 @@
 """cross-validate: 6-fold actor cross-validation of the cv.models (the CRNN included), plain and speaker-normalised."""
 
-from soundmind.evaluation.cv import cross_validate, cv_model_specs, fold_accuracy, fold_accuracy_by_model
+from soundmind.evaluation.cv import cross_validate, cv_ensemble_members, cv_model_specs, fold_accuracy, fold_accuracy_by_model
 from soundmind.evaluation.plots import save_cv_png
 from soundmind.features.frame_store import frame_settings_dict, load_family_inputs, load_shifted_inputs
 from soundmind.features.tables import family_table_path, table_settings
@@ -29,6 +29,7 @@ def main() -> None:
         ensemble_rounds=require_positive_int(params, "cv.ensemble_rounds"), seed=require(params, "base.seed"),
         crnn_seeds=require_positive_int(params, "cv.crnn_seeds") if expected_frames else 1,
         n_jobs=require_positive_int(params, "cv.n_jobs"), resume_folder=CV_FINISHED_FOLDS,
+        ensemble_members=cv_ensemble_members(list(models), require(params, "train")),
     )
     write_json(CV_REPORT, report)
     long_table = fold_accuracy(report, protocols)

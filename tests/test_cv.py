@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from soundmind.evaluation.audit import audit_seed_protocol, random_clip_split
-from soundmind.evaluation.cv import cross_validate, fold_inputs, fold_masks, make_folds, speaker_normalise
+from soundmind.evaluation.cv import cross_validate, cv_ensemble_members, fold_inputs, fold_masks, make_folds, speaker_normalise
 from soundmind.evaluation.finished_jobs import FinishedJobs, inputs_digest
 from soundmind.models.architectures import with_crnn_schedule
 from soundmind.errors import ParamsError
@@ -85,6 +85,34 @@ def test_cross_validation_reports_both_protocols_and_normalisation_helps_with_sp
     for fold in report["speaker_normalised"]["per_fold"]:
         assert fold["logistic"]["C"] in (0.1, 1.0)
         assert sum(fold["ensemble"]["weights"].values()) == pytest.approx(1.0)
+
+
+def test_each_protocols_ensemble_votes_only_over_the_members_it_is_given():
+    table = speaker_shifted_table()
+    models = {"logistic": {"features": "toy", "architecture": "logistic", "C": [1.0]},
+              "svm": {"features": "toy", "architecture": "svm", "C": [1.0]}}
+    arguments = {"n_folds": 3, "protocols": ("plain", "speaker_normalised"), "ensemble_rounds": 5, "seed": 0}
+    report = cross_validate({"toy": table}, models, ensemble_members={"plain": ["svm"]}, **arguments)
+    assert report["plain"]["ensemble_members"] == ["svm"]
+    assert report["speaker_normalised"]["ensemble_members"] == ["logistic", "svm"]
+    for plain_fold, normalised_fold in zip(report["plain"]["per_fold"], report["speaker_normalised"]["per_fold"]):
+        # An ensemble of one member is that member: the same test accuracy, whatever the others score.
+        assert plain_fold["ensemble"]["weights"] == {"svm": 1.0}
+        assert plain_fold["ensemble"]["accuracy"] == plain_fold["svm"]["accuracy"]
+        assert set(normalised_fold["ensemble"]["weights"]) == {"logistic", "svm"}
+    for bad in ([], ["logistic", "mlp"]):
+        with pytest.raises(ParamsError, match="plain ensemble of cross-validation"):
+            cross_validate({"toy": table}, models, ensemble_members={"plain": bad}, **arguments)
+
+
+def test_the_plain_cv_ensemble_follows_the_shipped_ensembles_members():
+    train = {"svm_rich": {"architecture": "svm"}, "logistic_egemaps": {"architecture": "logistic"},
+             "strided_crnn": {"architecture": "strided_crnn"},
+             "ensemble": {"architecture": "ensemble", "members": ["svm_rich", "strided_crnn"]}}
+    cv_models = ["svm_rich", "logistic_egemaps", "strided_crnn"]
+    assert cv_ensemble_members(cv_models, train) == {"plain": ["svm_rich", "strided_crnn"], "speaker_normalised": cv_models}
+    train["ensemble"]["members"] = "all"
+    assert cv_ensemble_members(cv_models, train)["plain"] == cv_models
 
 
 def test_cross_validation_refuses_unknown_protocols_and_feature_tables():

@@ -187,6 +187,14 @@ def test_cross_validation_reports_both_protocols_over_folds_of_whole_actors(tiny
         # The frame model of every fold is the shipped recipe (its train block's epochs), not a shortened one.
         shipped = yaml.safe_load((tiny_project / "params.yaml").read_text())["train"][CV_FRAME_MODEL]["epochs"]
         assert {fold[CV_FRAME_MODEL]["epochs"] for fold in per_fold} == {shipped}
+    # The plain ensemble votes as the shipped one may (train.ensemble.members, without logistic_egemaps); the
+    # speaker-normalised one over every cross-validated model.
+    members = yaml.safe_load((tiny_project / "params.yaml").read_text())["train"]["ensemble"]["members"]
+    plain_voters = report["plain"]["ensemble_members"]
+    assert "logistic_egemaps" not in members
+    assert plain_voters == [name for name in report["plain"]["summary"] if name in members]
+    assert all(set(fold["ensemble"]["weights"]) == set(plain_voters) for fold in report["plain"]["per_fold"])
+    assert "logistic_egemaps" in report["speaker_normalised"]["ensemble_members"]
     assert (tiny_project / "reports/plots/cv_folds.png").stat().st_size > 0
 
 

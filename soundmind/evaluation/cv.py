@@ -32,7 +32,7 @@ from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITEC
 from soundmind.models.seeds import training_seeds
 from soundmind.models.sklearn_models import fit_with_selection
 from soundmind.models.voting import greedy_weights, weighted_vote
-from soundmind.params import is_int
+from soundmind.params import ensemble_members, is_int
 
 
 CV_PROTOCOLS = ("plain", "speaker_normalised")
@@ -163,6 +163,14 @@ def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) ->
     }
 
 
+def cv_ensemble_members(cv_models: list[str], train_params: dict[str, Any], ensemble: str = "ensemble") -> dict[str, list[str]]:
+    """The cv.models each protocol's ensemble votes over: in the plain protocol those the shipped ``ensemble`` may use
+    (its ``members``), so that the figure describes it; in the speaker-normalised one all of them, as the adapted
+    ensemble votes over every adapted model."""
+    shipped = ensemble_members(train_params, ensemble)
+    return {"plain": [name for name in cv_models if name in shipped], "speaker_normalised": list(cv_models)}
+
+
 def fold_masks(fold: Fold, actors: np.ndarray, fixed_split: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Which clips (by their ``actors``) a fold trains, validates and tests on. ``fixed_split``, where given, holds
     the fixed split of another training corpus's clips ("" for RAVDESS's): those keep it in every fold (train speakers
@@ -180,9 +188,10 @@ def fold_masks(fold: Fold, actors: np.ndarray, fixed_split: np.ndarray | None = 
 def run_fold(
     fold: Fold, models: dict[str, dict[str, Any]], views: dict[str, dict[str, Any]], *, labels: np.ndarray,
     actors: np.ndarray, protocol: str, ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
-    fixed_split: np.ndarray | None = None,
+    fixed_split: np.ndarray | None = None, ensemble_members: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Every model of ``models`` on one fold, plus their soft-voting ensemble weighted on val actors.
+    """Every model of ``models`` on one fold, plus the soft-voting ensemble of those ``ensemble_members`` names for
+    ``protocol`` (all of them where it names none), weighted on val actors.
 
     ``views`` maps "clean" (and "shifted", the channel-shifted copies in the same clip order, where given) to each
     feature family's view. With shifted copies, the ensemble's weights are chosen on the val actors' clean and
@@ -209,11 +218,12 @@ def run_fold(
                                    for view_name, matrix in matrices.items() for split in ("val", "test")}
             results[name] = {"C": chosen, "val_accuracy": round(float(val_accuracy), 4)}
         results[name].update(fold_scores(probabilities[name], labels[test]))
+    voting = {name: probabilities[name] for name in (ensemble_members or {}).get(protocol, list(models))}
     selection = [f"{view_name}/val" for view_name in views]
-    weights = greedy_weights({name: np.concatenate([member[key] for key in selection]) for name, member in probabilities.items()},
+    weights = greedy_weights({name: np.concatenate([member[key] for key in selection]) for name, member in voting.items()},
                              np.concatenate([labels[val]] * len(selection)), ensemble_rounds)
-    voted = {key: weighted_vote({name: member[key] for name, member in probabilities.items()}, weights)
-             for key in next(iter(probabilities.values()))}
+    voted = {key: weighted_vote({name: member[key] for name, member in voting.items()}, weights)
+             for key in next(iter(voting.values()))}
     results["ensemble"] = {"weights": weights, **fold_scores(voted, labels[test])}
     return results
 
@@ -308,13 +318,17 @@ def aligned_shifted_views(shifted_tables: dict[str, Any], clip_ids: pd.Series, a
 def fold_inputs(
     tables: dict[str, pd.DataFrame], models: dict[str, dict[str, Any]], *,
     n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
-    shifted_tables: dict[str, Any] | None = None,
+    shifted_tables: dict[str, Any] | None = None, ensemble_members: dict[str, list[str]] | None = None,
 ) -> tuple[list[Fold], dict[str, Any]]:
     """The folds, and what every fold job is given (the keyword arguments of ``run_fold`` but the fold and protocol):
     the models, the aligned views of every table, labels, actors and the other corpora's fixed split."""
     unknown = sorted(set(protocols) - set(CV_PROTOCOLS))
     if unknown:
         raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(CV_PROTOCOLS)}.")
+    for protocol, names in (ensemble_members or {}).items():
+        if not names or set(names) - set(models):
+            raise ParamsError(f"the {protocol} ensemble of cross-validation must vote over at least one of cv.models "
+                              f"({', '.join(models)}); it was given {list(names)}.")
     for name, spec in models.items():
         if spec.get("features") not in tables:
             raise ParamsError(f"params.yaml: 'cv.models.{name}.features' must be one of {', '.join(tables)}.")
@@ -327,7 +341,7 @@ def fold_inputs(
     from_ravdess = corpus_of_clips(reference["clip_id"]) == RAVDESS
     folds = make_folds(sorted(set(actors[from_ravdess].tolist())), n_folds)
     shared = {"models": models, "views": views, "labels": labels, "actors": actors, "ensemble_rounds": ensemble_rounds,
-              "seed": seed, "crnn_seeds": crnn_seeds,
+              "seed": seed, "crnn_seeds": crnn_seeds, "ensemble_members": ensemble_members,
               "fixed_split": None if from_ravdess.all() else np.where(from_ravdess, "", reference["split"].to_numpy())}
     return folds, shared
 
@@ -336,6 +350,7 @@ def cross_validate(
     tables: dict[str, pd.DataFrame], models: dict[str, dict[str, Any]], *,
     n_folds: int, protocols: tuple[str, ...], ensemble_rounds: int, seed: int, crnn_seeds: int = 1,
     shifted_tables: dict[str, Any] | None = None, n_jobs: int = 1, resume_folder: Path | None = None,
+    ensemble_members: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Return every model's and their ensemble's figures per fold and over folds, for each protocol
     (a CRNN averaged over ``crnn_seeds`` seeds per fold). With ``shifted_tables`` (one channel-shifted copy of
@@ -345,7 +360,8 @@ def cross_validate(
     stopped run with the same inputs, code and libraries reuses the stored folds (the same figures: a fold does not
     depend on which process ran it); a completed run deletes the folder."""
     folds, shared = fold_inputs(tables, models, n_folds=n_folds, protocols=protocols, ensemble_rounds=ensemble_rounds,
-                                seed=seed, crnn_seeds=crnn_seeds, shifted_tables=shifted_tables)
+                                seed=seed, crnn_seeds=crnn_seeds, shifted_tables=shifted_tables,
+                                ensemble_members=ensemble_members)
     report: dict[str, Any] = {"folds": [{"test_actors": list(fold.test_actors), "val_actors": list(fold.val_actors)}
                                         for fold in folds]}
     jobs = [(protocol, fold) for protocol in protocols for fold in folds]
@@ -361,7 +377,8 @@ def cross_validate(
     results = iter(finished[job_name(job)] for job in jobs)
     for protocol in protocols:
         per_fold = [next(results) for _ in folds]
-        report[protocol] = {"summary": summarise(per_fold), "per_fold": per_fold}
+        report[protocol] = {"summary": summarise(per_fold), "per_fold": per_fold,
+                            "ensemble_members": list((ensemble_members or {}).get(protocol, list(models)))}
     if store is not None:
         store.discard()
     return report
