@@ -103,6 +103,12 @@ def test_each_protocols_ensemble_votes_only_over_the_members_it_is_given():
     for bad in ([], ["logistic", "mlp"]):
         with pytest.raises(ParamsError, match="plain ensemble of cross-validation"):
             cross_validate({"toy": table}, models, ensemble_members={"plain": bad}, **arguments)
+    # Only the protocols that run are held to it; a name that is no protocol is a mistake, not "every model".
+    report = cross_validate({"toy": table}, models, ensemble_members={"plain": []},
+                            **{**arguments, "protocols": ("speaker_normalised",)})
+    assert report["speaker_normalised"]["ensemble_members"] == ["logistic", "svm"]
+    with pytest.raises(ValueError, match="speaker-normalised"):
+        cross_validate({"toy": table}, models, ensemble_members={"speaker-normalised": ["svm"]}, **arguments)
 
 
 def test_the_plain_cv_ensemble_follows_the_shipped_ensembles_members():

@@ -165,7 +165,7 @@ def cv_model_specs(names: list[str], train_params: dict[str, dict[str, Any]]) ->
 
 def cv_ensemble_members(cv_models: list[str], train_params: dict[str, Any], ensemble: str = "ensemble") -> dict[str, list[str]]:
     """The cv.models each protocol's ensemble votes over: in the plain protocol those the shipped ``ensemble`` may use
-    (its ``members``), so that the figure describes it; in the speaker-normalised one all of them, as the adapted
+    (its ``members``), so that the figure describes it; in the speaker-normalised one every cv.model, as the adapted
     ensemble votes over every adapted model."""
     shipped = ensemble_members(train_params, ensemble)
     return {"plain": [name for name in cv_models if name in shipped], "speaker_normalised": list(cv_models)}
@@ -325,9 +325,16 @@ def fold_inputs(
     unknown = sorted(set(protocols) - set(CV_PROTOCOLS))
     if unknown:
         raise ParamsError(f"params.yaml: 'cv.protocols' has unknown entries {unknown}; known: {', '.join(CV_PROTOCOLS)}.")
-    for protocol, names in (ensemble_members or {}).items():
-        if not names or set(names) - set(models):
-            raise ParamsError(f"the {protocol} ensemble of cross-validation must vote over at least one of cv.models "
+    unknown_voting = sorted(set(ensemble_members or {}) - set(CV_PROTOCOLS))
+    if unknown_voting:
+        raise ValueError(f"ensemble_members names protocols {unknown_voting}; known: {', '.join(CV_PROTOCOLS)}")
+    for protocol in protocols:
+        names = (ensemble_members or {}).get(protocol)
+        if names is not None and not names:
+            raise ParamsError(f"params.yaml: 'cv.models' ({', '.join(models)}) and 'train.ensemble.members' share no model, "
+                              f"so the {protocol} ensemble of cross-validation has none to vote over.")
+        if names is not None and set(names) - set(models):
+            raise ParamsError(f"the {protocol} ensemble of cross-validation can vote only over cv.models "
                               f"({', '.join(models)}); it was given {list(names)}.")
     for name, spec in models.items():
         if spec.get("features") not in tables:
