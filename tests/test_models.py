@@ -223,6 +223,28 @@ def test_greedy_weights_favour_the_member_that_is_right_on_val():
     assert sum(weights.values()) == pytest.approx(1.0)
 
 
+def test_greedy_weights_are_quiet_about_float32_rounding_and_choose_as_with_exact_rows():
+    import warnings
+
+    from soundmind.models.voting import greedy_weights
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 8, size=100)
+    exact = {name: rng.dirichlet(np.ones(8) * concentration, size=100) for name, concentration in (("a", 0.5), ("b", 2.0))}
+    exact["a"][np.arange(100), labels] += 1.0
+    exact["a"] /= exact["a"].sum(axis=1, keepdims=True)
+    # As a Keras network gives them: float32 rows, read as float64, summing to 1 only within float32 rounding.
+    rounded = {name: rows.astype(np.float32).astype(np.float64) for name, rows in exact.items()}
+    assert np.abs(rounded["a"].sum(axis=1) - 1).max() > 1.5e-8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weights = greedy_weights(rounded, labels, rounds=10)
+    assert weights == greedy_weights(exact, labels, rounds=10)
+    # Rows that are not probabilities at all are refused, by member.
+    with pytest.raises(ValueError, match="'halved'.*do not sum to one"):
+        greedy_weights({"b": exact["b"], "halved": exact["a"] / 2}, labels, rounds=1)
+
+
 def test_weighted_vote_is_the_weighted_mean_of_member_probabilities():
     from soundmind.models.voting import weighted_vote
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from soundmind.data.ravdess import EMOTIONS
+
+
+# How far from 1 a member's rows may sum: float32 softmax rounding (~1e-7), with room to spare.
+ROW_SUM_TOLERANCE = 1e-5
 
 
 def weighted_vote(probabilities: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
@@ -21,12 +27,20 @@ def greedy_weights(probabilities: dict[str, np.ndarray], labels: np.ndarray, rou
     # Imported here: serving loads this module for weighted_vote alone, without scikit-learn.
     from sklearn.metrics import log_loss
 
+    for name, rows in probabilities.items():
+        if not np.allclose(np.sum(rows, axis=1), 1.0, atol=ROW_SUM_TOLERANCE):
+            raise ValueError(f"member {name!r}: its rows are not probabilities (they do not sum to one)")
     counts = {name: 0 for name in probabilities}
     classes = np.arange(len(EMOTIONS))
     for _ in range(rounds):
         def loss_with(candidate: str) -> float:
             trial = {**counts, candidate: counts[candidate] + 1}
-            return log_loss(labels, weighted_vote(probabilities, trial), labels=classes)
+            with warnings.catch_warnings():
+                # Networks' float32 softmax rows sum to 1 within ~1e-7, outside the float64 tolerance log_loss checks
+                # (1.5e-8): it would warn on every candidate of every round, thousands of lines a run, about nothing.
+                # Rows further off than float32 rounding were refused above.
+                warnings.filterwarnings("ignore", message="The y_prob values do not sum to one", category=UserWarning)
+                return log_loss(labels, weighted_vote(probabilities, trial), labels=classes)
 
         best = min(sorted(probabilities), key=loss_with)
         counts[best] += 1
