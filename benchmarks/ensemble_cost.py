@@ -33,7 +33,7 @@ from soundmind.features.tables import family_table_path, table_settings
 from soundmind.models.bundle import load_bundle, save_bundle
 from soundmind.models.ensemble import ensemble_families, train_ensemble
 from soundmind.models.onnx_export import export_bundle
-from soundmind.params import ensemble_members, load_params, require
+from soundmind.params import ALL_MODELS, ensemble_members, load_params, require
 from soundmind.paths import MODELS, ONNX_FOLDER
 from soundmind.serving.predict import EmotionPredictor
 from soundmind.serving.settings import SERVING_FILE
@@ -79,7 +79,8 @@ def main() -> None:
     params = load_params()
     train = require(params, "train")
     recipe = require(params, f"train.{ENSEMBLE}")
-    everything = [name for name, spec in train.items() if isinstance(spec, dict) and spec.get("architecture") != "ensemble"]
+    # The pool is what `members: all` would vote over, whatever params.yaml's list chose from it.
+    everything = ensemble_members({**train, ENSEMBLE: {**recipe, "members": ALL_MODELS}}, ENSEMBLE)
     pool = {name: load_bundle(MODELS / name) for name in everything}
     families = ensemble_families({**recipe, "members": everything}, pool)
     settings = {family: table_settings(family_table_path(family)) for family in families}

@@ -171,6 +171,11 @@ def cv_ensemble_members(cv_models: list[str], train_params: dict[str, Any], ense
     return {"plain": [name for name in cv_models if name in shipped], "speaker_normalised": list(cv_models)}
 
 
+def voting_members(ensemble_members: dict[str, list[str]] | None, protocol: str, models: dict[str, Any]) -> list[str]:
+    """The models ``protocol``'s ensemble votes over: the list ``ensemble_members`` gives it, else every one."""
+    return list((ensemble_members or {}).get(protocol, list(models)))
+
+
 def fold_masks(fold: Fold, actors: np.ndarray, fixed_split: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Which clips (by their ``actors``) a fold trains, validates and tests on. ``fixed_split``, where given, holds
     the fixed split of another training corpus's clips ("" for RAVDESS's): those keep it in every fold (train speakers
@@ -191,7 +196,7 @@ def run_fold(
     fixed_split: np.ndarray | None = None, ensemble_members: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Every model of ``models`` on one fold, plus the soft-voting ensemble of those ``ensemble_members`` names for
-    ``protocol`` (all of them where it names none), weighted on val actors.
+    ``protocol`` (all of them where it names none: ``voting_members``), weighted on val actors.
 
     ``views`` maps "clean" (and "shifted", the channel-shifted copies in the same clip order, where given) to each
     feature family's view. With shifted copies, the ensemble's weights are chosen on the val actors' clean and
@@ -218,7 +223,7 @@ def run_fold(
                                    for view_name, matrix in matrices.items() for split in ("val", "test")}
             results[name] = {"C": chosen, "val_accuracy": round(float(val_accuracy), 4)}
         results[name].update(fold_scores(probabilities[name], labels[test]))
-    voting = {name: probabilities[name] for name in (ensemble_members or {}).get(protocol, list(models))}
+    voting = {name: probabilities[name] for name in voting_members(ensemble_members, protocol, models)}
     selection = [f"{view_name}/val" for view_name in views]
     weights = greedy_weights({name: np.concatenate([member[key] for key in selection]) for name, member in voting.items()},
                              np.concatenate([labels[val]] * len(selection)), ensemble_rounds)
@@ -329,11 +334,11 @@ def fold_inputs(
     if unknown_voting:
         raise ValueError(f"ensemble_members names protocols {unknown_voting}; known: {', '.join(CV_PROTOCOLS)}")
     for protocol in protocols:
-        names = (ensemble_members or {}).get(protocol)
-        if names is not None and not names:
+        names = voting_members(ensemble_members, protocol, models)
+        if not names:
             raise ParamsError(f"params.yaml: 'cv.models' ({', '.join(models)}) and 'train.ensemble.members' share no model, "
                               f"so the {protocol} ensemble of cross-validation has none to vote over.")
-        if names is not None and set(names) - set(models):
+        if set(names) - set(models):
             raise ParamsError(f"the {protocol} ensemble of cross-validation can vote only over cv.models "
                               f"({', '.join(models)}); it was given {list(names)}.")
     for name, spec in models.items():
@@ -385,7 +390,7 @@ def cross_validate(
     for protocol in protocols:
         per_fold = [next(results) for _ in folds]
         report[protocol] = {"summary": summarise(per_fold), "per_fold": per_fold,
-                            "ensemble_members": list((ensemble_members or {}).get(protocol, list(models)))}
+                            "ensemble_members": voting_members(ensemble_members, protocol, models)}
     if store is not None:
         store.discard()
     return report
