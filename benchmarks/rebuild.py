@@ -7,7 +7,7 @@ Each stage runs as `dvc repro --force --single-item STAGE`, so the times add up 
 resident memory over the stage's whole process tree (its joblib workers included), sampled every
 0.1 s: shared pages count once per process, so it errs high. Afterwards a plain `dvc repro` is
 timed: with nothing changed it must answer in under 5 s. Targets: the rebuild from ingested
-data/raw (every stage after download-ravdess) within 45 minutes, no stage above 4 GiB.
+data/raw (every stage after download-ravdess) within 60 minutes (issue 22), no stage above 4 GiB.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results import REPO_ROOT, record  # noqa: E402
 
-REBUILD_TARGET_SECONDS = 45 * 60  # with the CRNN and its cross-validation (issue 14; 30 min before it)
+# With three corpora and the frame model's cross-validation (issue 22; 45 min in issue 14, 30 before it).
+REBUILD_TARGET_SECONDS = 60 * 60
 MEMORY_TARGET_MIB = 4 * 1024
 NOOP_TARGET_SECONDS = 5.0
 FIRST_STAGE = "download-ravdess"  # fetching and ingesting: not part of the rebuild "from data/raw"
