@@ -2,6 +2,7 @@
 
     python benchmarks/frame_models.py [--clips 960] [--epochs 3] [--write]
     python benchmarks/frame_models.py --layouts [--write]   # 1 process x 2 threads against 2 processes x 1 thread
+    python benchmarks/frame_models.py --seed-workers [--clips 2689] [--epochs 6] [--write]   # a train stage's seeds
     python benchmarks/frame_models.py --cross-validate strided_crnn_40x2s [--protocols plain] [--write]
 
 Every candidate trains with the project's own loop (``crnn_training.fit_crnn_seed``: train.crnn's recipe, random
@@ -12,7 +13,9 @@ With --cross-validate, a candidate's 6-fold accuracy on the real frame store (fe
 extract-frames`): the cross-validate stage's own folds and code (`evaluation.cv.cross_validate`), the candidate alone,
 one seed a fold (cv.crnn_seeds), trained with the shipped recipe (train.crnn's epochs, crops and channel copies), in
 cv.n_jobs worker processes; a stopped run, started again, reuses the folds it finished (tmp/frame-models/<candidate>).
-The table of epoch times prints it beside each candidate once recorded. The shipped CRNN's own figure is the
+The table of epoch times prints it beside each candidate once recorded. With --seed-workers, the wall time of a train
+stage's ``fit_crnn_seeds`` for two seeds (``train.<name>.seeds``), in turn in one process on both cores (the stages
+until training.seed_workers) against side by side in two one-thread workers (worker start and data transfer included). The shipped CRNN's own figure is the
 cross-validate stage's (reports/cv.json).
 """
 
@@ -165,6 +168,38 @@ def compare_layouts(name: str, clips: int, epochs: int) -> dict[str, Any]:
     }
 
 
+def fit_two_seeds(name: str, clips: int, epochs: int, seed_workers: int | None) -> dict[str, Any]:
+    """Wall seconds of ``fit_crnn_seeds`` over seeds 42 and 43 of candidate ``name`` on synthetic clips, in this process
+    (``seed_workers`` None, on TensorFlow's default threads: both cores) or in that many one-thread workers."""
+    from soundmind.features.frames import FrameSettings
+    from soundmind.models.crnn_training import fit_crnn_seeds
+
+    params = load_params(REPO_ROOT / "params.yaml")
+    recipe, n_mels = candidate_recipe(name, params)
+    recipe.update(epochs=epochs, min_epochs=0, warmup_epochs=min(recipe["warmup_epochs"], epochs - 1))
+    train_clips, train_y = synthetic_clips(clips, n_mels, seed=1)
+    val_clips, val_y = synthetic_clips(max(1, clips // 5), n_mels, seed=2)
+    started = time.perf_counter()
+    fit_crnn_seeds(recipe, [42, 43], train_clips=train_clips, train_y=train_y, val_clips=val_clips, val_y=val_y,
+                   crop_frames=FrameSettings().frames_in(recipe["crop_seconds"]), seed_workers=seed_workers)
+    return {"wall_seconds": round(time.perf_counter() - started, 1)}
+
+
+def compare_seed_workers(name: str, clips: int, epochs: int) -> dict[str, Any]:
+    """Two seeds of a train stage, in turn on two threads against side by side in two one-thread workers."""
+    def run(seed_workers: int) -> dict[str, Any]:
+        process = subprocess.Popen([sys.executable, __file__, "--fit-two-seeds", name, "--clips", str(clips),
+                                    "--epochs", str(epochs), "--seed-workers-count", str(seed_workers)],
+                                   stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+        return worker_result(process)
+
+    in_turn, side_by_side = run(0), run(2)
+    return {"candidate": name, "clips": clips, "epochs": epochs,
+            "in_turn_two_threads_seconds": in_turn["wall_seconds"],
+            "two_one_thread_workers_seconds": side_by_side["wall_seconds"],
+            "ratio": round(in_turn["wall_seconds"] / side_by_side["wall_seconds"], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=960, help="training clips per epoch (RAVDESS's fixed split: 960)")
@@ -175,13 +210,21 @@ def main() -> None:
                         help="the candidate's accuracy in the cross-validate stage's folds instead")
     parser.add_argument("--protocols", nargs="+", default=["plain"], choices=["plain", "speaker_normalised"])
     parser.add_argument("--write", action="store_true", help=f"record the results in {BENCHMARKS_FILE.name}")
+    parser.add_argument("--seed-workers", action="store_true",
+                        help="time a train stage's two seeds in turn against side by side in two one-thread workers")
     parser.add_argument("--worker", choices=list(CANDIDATES), help=argparse.SUPPRESS)
+    parser.add_argument("--fit-two-seeds", choices=list(CANDIDATES), help=argparse.SUPPRESS)
+    parser.add_argument("--seed-workers-count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.epochs < 2:
         parser.error("--epochs must be at least 2: the first one traces the graphs and is not counted")
     if arguments.worker:
         print(json.dumps(time_epochs(arguments.worker, arguments.clips, arguments.epochs, arguments.threads)))
+        return
+    if arguments.fit_two_seeds:
+        print(json.dumps(fit_two_seeds(arguments.fit_two_seeds, arguments.clips, arguments.epochs,
+                                       arguments.seed_workers_count or None)))
         return
     existing = json.loads(BENCHMARKS_FILE.read_text()).get(SECTION, {}) if BENCHMARKS_FILE.is_file() else {}
     if arguments.cross_validate:
@@ -191,6 +234,16 @@ def main() -> None:
             for protocol, figure in figures.items():
                 existing.setdefault(f"cv_{protocol}", {})[arguments.cross_validate] = figure
             record(SECTION, existing)
+        return
+    if arguments.seed_workers:
+        # The shipped CRNN and strided CRNN, whose train stages (and train-adapted's CRNN) train two seeds each.
+        timings = {name: compare_seed_workers(name, arguments.clips, arguments.epochs) for name in LAYOUT_CANDIDATES}
+        for name, timing in timings.items():
+            print(f"{name}: two seeds, {timing['epochs']} epochs of {timing['clips']} clips: in turn on two threads "
+                  f"{timing['in_turn_two_threads_seconds']:.0f} s, side by side in two one-thread workers "
+                  f"{timing['two_one_thread_workers_seconds']:.0f} s ({timing['ratio']:.2f}x)")
+        if arguments.write:
+            record(SECTION, {**existing, "seed_workers": timings})
         return
     if arguments.layouts:
         # The shipped CRNN and cross-validation's frame model (params.yaml's cv.models).

@@ -282,6 +282,7 @@ def check_params(params: dict[str, Any]) -> None:
     backend_from_params(params)
     check_frames(params)
     check_train(require(params, "train"), require_positive_int(params, "frames.n_mels"))
+    require_positive_int(params, "training.seed_workers")
     check_cv(params)
     check_audit(params)
     check_calibration(params)

@@ -108,6 +108,8 @@ BAD_PARAMS = [
     ("no CV seeds for the CRNN", lambda p: p["cv"].update(crnn_seeds=0), "cv.crnn_seeds"),
     ("no CV workers", lambda p: p["cv"].update(n_jobs=0), "cv.n_jobs"),
     ("CV workers as a word", lambda p: p["cv"].update(n_jobs="two"), "cv.n_jobs"),
+    ("no seed workers", lambda p: p["training"].update(seed_workers=0), "training.seed_workers"),
+    ("seed workers as a fraction", lambda p: p["training"].update(seed_workers=1.5), "training.seed_workers"),
     # The old word for a model's type is refused with the key that replaced it.
     ("audit model by its old key", lambda p: p["audit"].update(model={"kind": "svm", "C": 10.0}), "audit.model.architecture"),
     ("ensemble member by its old key",

@@ -120,27 +120,6 @@ def test_an_unknown_frame_architecture_is_refused_by_name(project_params):
         build_crnn_from_params({**project_params["train"]["crnn"], "architecture": "transformer"}, 40, 8)
 
 
-def test_the_strided_crnn_trains_with_the_crnn_loop_and_repeats_itself_for_a_seed():
-    from soundmind.models.crnn_training import fit_crnn_seed
-
-    rng = np.random.default_rng(0)
-    clips = [rng.standard_normal((int(length), 16)).astype(np.float32) for length in rng.integers(30, 60, 24)]
-    labels = np.arange(24) % 8
-    params = dict(STRIDED, front_filters=[4, 4], conv1d_filters=[8], conv1d_pools=[2], conv_dropout=0.1, gru_units=4,
-                  head_dropout=0.1, batch_norm_momentum=0.9, batch_size=8, epochs=2, min_epochs=0, warmup_epochs=1,
-                  peak_learning_rate=0.01, weight_decay=0.01, label_smoothing=0.1, mixup_alpha=0.2, freq_masks=1,
-                  freq_mask_bands=2, time_masks=1, time_mask_frames=5, jit_compile=False)
-
-    def fit():
-        model, history, summary = fit_crnn_seed(params, 3, train_clips=clips, train_y=labels, val_clips=clips[:8],
-                                                val_y=labels[:8], crop_frames=40)
-        return model.get_weights(), history, summary
-
-    (weights, history, summary), (again, _, _) = fit(), fit()
-    assert len(history["accuracy"]) == 2 and 0.0 <= summary["val_accuracy"] <= 1.0
-    assert all(np.array_equal(first, second) for first, second in zip(weights, again))
-
-
 def frame_bundle(seeds=(7, 8), crop_frames=100) -> FrameBundle:
     models = {}
     for seed in seeds:
@@ -228,3 +207,31 @@ def test_each_epoch_crops_one_version_of_every_clip_original_or_channel_copy():
     assert seen == {1.0, 2.0}
     plain = AugmentedEpochs([clips[0], clips[2]], np.array([0, 1]), params, 8, seed=0)
     assert sorted(float(crop.mean()) for crop in plain.inputs) == [1.0, 3.0]
+
+
+def test_the_strided_crnns_seeds_trained_side_by_side_in_two_workers_are_those_trained_in_turn_in_one(tmp_path):
+    # The strided CRNN trains with the CRNN's loop; a seed repeats itself in another process, alone or beside another.
+    from soundmind.models.crnn_training import fit_crnn_seeds
+
+    rng = np.random.default_rng(1)
+    clips = [rng.standard_normal((int(length), 16)).astype(np.float32) for length in rng.integers(30, 60, 24)]
+    labels = np.arange(24) % 8
+    params = dict(STRIDED, front_filters=[4, 4], conv1d_filters=[8], conv1d_pools=[2], conv_dropout=0.1, gru_units=4,
+                  head_dropout=0.1, batch_norm_momentum=0.9, batch_size=8, epochs=2, min_epochs=0, warmup_epochs=1,
+                  peak_learning_rate=0.01, weight_decay=0.01, label_smoothing=0.1, mixup_alpha=0.2, freq_masks=1,
+                  freq_mask_bands=2, time_masks=1, time_mask_frames=5, jit_compile=False)
+
+    def fit(seed_workers):
+        models, histories, summary = fit_crnn_seeds(
+            params, [5, 6], train_clips=clips, train_y=labels, val_clips=clips[:8], val_y=labels[:8], crop_frames=40,
+            live_dir=tmp_path / f"curves{seed_workers}", seed_workers=seed_workers)
+        return {seed: model.get_weights() for seed, model in models.items()}, histories, summary
+
+    (in_turn, histories, summary), (side_by_side, parallel_histories, parallel_summary) = fit(1), fit(2)
+    assert list(side_by_side) == [5, 6] and summary == parallel_summary and histories == parallel_histories
+    assert len(histories[5]["accuracy"]) == 2 and 0.0 <= summary["val_accuracy"] <= 1.0
+    for seed in (5, 6):
+        assert all(np.array_equal(first, second) for first, second in zip(in_turn[seed], side_by_side[seed]))
+    # Two seeds, two different models; each worker logged its seed's curves.
+    assert not all(np.array_equal(first, second) for first, second in zip(side_by_side[5], side_by_side[6]))
+    assert (tmp_path / "curves2/seed5").is_dir() and (tmp_path / "curves2/seed6").is_dir()

@@ -33,6 +33,7 @@ from soundmind.models.seeds import training_seeds
 from soundmind.models.sklearn_models import fit_with_selection
 from soundmind.models.voting import greedy_weights, weighted_vote
 from soundmind.params import ensemble_members, is_int
+from soundmind.models.workers import map_in_worker_processes, run_on_one_thread
 
 
 CV_PROTOCOLS = ("plain", "speaker_normalised")
@@ -409,18 +410,12 @@ _worker_store: list[FinishedJobs | None] = [None]
 
 
 def _start_worker(shared: dict[str, Any], store: FinishedJobs | None = None) -> None:
-    """Keep ``shared`` for this worker's folds, and run them on one thread: TensorFlow's and BLAS's thread counts
-    change the order of sums, so a fold's figures must not depend on how many folds run beside it."""
-    from threadpoolctl import threadpool_limits
-
+    """Keep ``shared`` for this worker's folds, and run them on one thread (``run_on_one_thread``): a fold's figures
+    must not depend on how many folds run beside it."""
     _worker_shared.update(shared)
     _worker_store[0] = store
-    threadpool_limits(limits=1)
-    if any(spec["architecture"] in FRAME_ARCHITECTURES for spec in shared["models"].values()):
-        from soundmind.models.keras_backend import tensorflow
-
-        tensorflow.config.threading.set_intra_op_parallelism_threads(1)
-        tensorflow.config.threading.set_inter_op_parallelism_threads(1)
+    run_on_one_thread(with_tensorflow=any(spec["architecture"] in FRAME_ARCHITECTURES
+                                          for spec in shared["models"].values()))
 
 
 def _run_job(job: tuple[str, Fold]) -> dict[str, Any]:
@@ -437,16 +432,9 @@ def in_worker_processes(jobs: list[tuple[str, Fold]], shared: dict[str, Any], n_
     """``run_fold`` of each (protocol, fold) job, in order, run by ``n_jobs`` worker processes of one thread each
     (one worker when ``n_jobs`` is 1, never this process: its threads are set before any fold runs); each result is
     saved in ``store`` as it finishes, where one is given."""
-    from joblib.externals.loky import get_reusable_executor
-
     if not is_int(n_jobs) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
-    executor = get_reusable_executor(max_workers=min(n_jobs, len(jobs)), initializer=_start_worker,
-                                     initargs=(shared, store), reuse=False)
-    try:
-        return list(executor.map(_run_job, jobs))
-    finally:
-        executor.shutdown(wait=True)
+    return map_in_worker_processes(_run_job, jobs, n_jobs, _start_worker, (shared, store))
 
 
 def fold_accuracy(report: dict[str, Any], protocols: list[str]) -> pd.DataFrame:

@@ -89,7 +89,8 @@ def train_adapted_model(name: str, params: dict[str, Any]) -> TrainingResult:
         schedule = with_crnn_schedule({name: recipe}, require_positive_int(params, "train_adapted.crnn_epochs"),
                                            require(params, "train_adapted.crnn_min_epochs"))[name]
         return train_crnn(adapted_name(name), schedule, store, base_seed=seed, feature_settings={FRAMES_FAMILY: expected},
-                          live_dir=None, speaker_normalised=True)
+                          live_dir=None, seed_workers=require_positive_int(params, "training.seed_workers"),
+                          speaker_normalised=True)
     family = feature_family(recipe["feature_set"])
     path = family_table_path(family)
     settings = {family: require_current_table(path, family_settings_from_params(params, family))}

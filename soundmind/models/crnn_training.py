@@ -4,6 +4,7 @@ label smoothing, and the epoch kept that is best on the val actors."""
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,6 +24,7 @@ from soundmind.models.frame_bundle import FrameBundle, seed_window_probabilities
 from soundmind.models.keras_backend import keras
 from soundmind.models.keras_training import kept_epoch_summary, live_callback, make_deterministic
 from soundmind.models.seeds import seeds_summary, training_seeds
+from soundmind.models.workers import map_in_worker_processes, run_on_one_thread
 
 
 class AugmentedEpochs(keras.utils.PyDataset):
@@ -72,7 +74,8 @@ def fit_crnn_seed(
 ) -> tuple[keras.Model, dict[str, list[float]], dict[str, Any]]:
     """Return one CRNN trained from scratch with ``seed`` on normalised clips, with the weights of its epoch
     best on the centre crops of the val clips (after ``min_epochs``), its history and its val summary. ``timing``, a
-    callback that only observes (benchmarks/frame_models.py times epochs with it), joins the fit."""
+    callback that only observes (benchmarks/frame_models.py times epochs with it; a seed worker's ``SeedEpochLines``,
+    which replace Keras' own epoch lines), joins the fit."""
     make_deterministic(seed)
     model = build_crnn_from_params(params, train_clips[0].shape[1], len(EMOTIONS))
     batches = AugmentedEpochs(train_clips, train_y, params, crop_frames, seed, train_copies)
@@ -90,26 +93,84 @@ def fit_crnn_seed(
     )
     callbacks = [keep_best] + ([live_callback(live_dir)] if live_dir is not None else []) + ([timing] if timing else [])
     val_data = (centre_crops(val_clips, crop_frames), np.eye(len(EMOTIONS), dtype=np.float32)[val_y])
-    history = model.fit(batches, validation_data=val_data, epochs=params["epochs"], callbacks=callbacks, verbose=2)
+    history = model.fit(batches, validation_data=val_data, epochs=params["epochs"], callbacks=callbacks,
+                        verbose=0 if isinstance(timing, SeedEpochLines) else 2)
     return model, history.history, kept_epoch_summary(history.history, keep_best)
 
 
 def fit_crnn_seeds(
     params: dict[str, Any], seeds: list[int], *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
     val_clips: Sequence[np.ndarray], val_y: np.ndarray, crop_frames: int, live_dir: Path | None = None,
-    train_copies: Sequence[Sequence[np.ndarray]] | None = None,
+    train_copies: Sequence[Sequence[np.ndarray]] | None = None, seed_workers: int | None = None,
 ) -> tuple[dict[int, keras.Model], dict[int, dict[str, list[float]]], dict[str, Any]]:
-    """Train one CRNN per seed; return them, their histories and the summary of their averaged val probabilities."""
-    models, histories, per_seed = {}, {}, {}
-    for seed in seeds:
-        models[seed], histories[seed], per_seed[seed] = fit_crnn_seed(
-            params, seed, train_clips=train_clips, train_y=train_y, val_clips=val_clips, val_y=val_y,
-            crop_frames=crop_frames, live_dir=None if live_dir is None else live_dir / f"seed{seed}",
-            train_copies=train_copies,
-        )
+    """Train one CRNN per seed; return them, their histories and the summary of their averaged val probabilities.
+
+    ``seed_workers`` None: the seeds train in turn in this process (a cross-validation fold's worker, already on one
+    thread). A number: in that many worker processes of one thread each, side by side (``soundmind.models.workers``);
+    the models are the same for any number of workers."""
+    inputs = {"params": params, "train_clips": train_clips, "train_y": train_y, "val_clips": val_clips, "val_y": val_y,
+              "crop_frames": crop_frames, "live_dir": live_dir, "train_copies": train_copies}
+    if seed_workers is None:
+        trained = [_fit_seed(inputs, seed) for seed in seeds]
+        models = {seed: model for seed, (model, _, _) in zip(seeds, trained)}
+    else:
+        trained = map_in_worker_processes(_fit_seed_in_worker, seeds, seed_workers, _start_seed_worker, (inputs,))
+        models = {seed: _model_with_weights(params, train_clips[0].shape[1], weights)
+                  for seed, (weights, _, _) in zip(seeds, trained)}
+    histories = {seed: history for seed, (_, history, _) in zip(seeds, trained)}
+    per_seed = {seed: summary for seed, (_, _, summary) in zip(seeds, trained)}
     averaged_val = np.mean(list(seed_window_probabilities(models, val_clips, crop_frames).values()), axis=0)
     summary = seeds_summary(averaged_val, val_y, per_seed, int(next(iter(models.values())).count_params()))
     return models, histories, summary
+
+
+def _fit_seed(inputs: dict[str, Any], seed: int, timing: keras.callbacks.Callback | None = None):
+    live_dir = inputs["live_dir"]
+    return fit_crnn_seed(
+        inputs["params"], seed, train_clips=inputs["train_clips"], train_y=inputs["train_y"],
+        val_clips=inputs["val_clips"], val_y=inputs["val_y"], crop_frames=inputs["crop_frames"],
+        live_dir=None if live_dir is None else live_dir / f"seed{seed}", train_copies=inputs["train_copies"],
+        timing=timing,
+    )
+
+
+class SeedEpochLines(keras.callbacks.Callback):
+    """One line per epoch that names its seed: Keras' own lines from seeds trained side by side would interleave
+    without saying whose they are."""
+
+    def __init__(self, seed: int, epochs: int):
+        super().__init__()
+        self.seed, self.epochs = seed, epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        figures = " - ".join(f"{name}: {value:.4f}" for name, value in (logs or {}).items() if name != "learning_rate")
+        print(f"seed {self.seed}: epoch {epoch + 1}/{self.epochs} - {time.perf_counter() - self.started:.0f}s - {figures}",
+              flush=True)
+
+
+# What a seed worker was given once, at its start: the clips are the bulk of it.
+_seed_worker_inputs: dict[str, Any] = {}
+
+
+def _start_seed_worker(inputs: dict[str, Any]) -> None:
+    _seed_worker_inputs.update(inputs)
+    run_on_one_thread(with_tensorflow=True)
+
+
+def _fit_seed_in_worker(seed: int) -> tuple[list[np.ndarray], dict[str, list[float]], dict[str, Any]]:
+    model, history, summary = _fit_seed(_seed_worker_inputs, seed,
+                                        SeedEpochLines(seed, _seed_worker_inputs["params"]["epochs"]))
+    # Weights, not the model: a Keras model does not cross a process boundary; this process builds it again.
+    return model.get_weights(), {name: [float(value) for value in values] for name, values in history.items()}, summary
+
+
+def _model_with_weights(params: dict[str, Any], n_mels: int, weights: list[np.ndarray]) -> keras.Model:
+    model = build_crnn_from_params(params, n_mels, len(EMOTIONS))
+    model.set_weights(weights)
+    return model
 
 
 def fold_probabilities(
@@ -146,11 +207,12 @@ def store_clips(store: FrameStore, speaker_normalised: bool) -> list[np.ndarray]
 
 def train_crnn(
     name: str, params: dict[str, Any], store: FrameStore, *, base_seed: int,
-    feature_settings: dict[str, dict[str, Any]], live_dir: Path | None, speaker_normalised: bool = False,
+    feature_settings: dict[str, dict[str, Any]], live_dir: Path | None, seed_workers: int,
+    speaker_normalised: bool = False,
 ) -> TrainingResult:
     """Fit ``train.<name>`` once per seed on the train actors' clips (each standardised per band, or with its actor's
     band statistics when ``speaker_normalised``), keeping each seed's epoch best on the val actors; the bundle
-    averages the seeds' probabilities."""
+    averages the seeds' probabilities. The seeds train in ``seed_workers`` one-thread worker processes."""
     if speaker_normalised:
         # A copy is not a clip its speaker said: the adapted model's statistics and clips are the speaker's own.
         store = original_clips_only(store)
@@ -163,7 +225,7 @@ def train_crnn(
     models, histories, summary = fit_crnn_seeds(
         params, training_seeds(base_seed, params["seeds"]), train_clips=train_clips,
         train_y=encode_labels(train_rows["emotion"]), val_clips=val_clips, val_y=encode_labels(val_rows["emotion"]),
-        crop_frames=crop_frames, live_dir=live_dir, train_copies=copies,
+        crop_frames=crop_frames, live_dir=live_dir, train_copies=copies, seed_workers=seed_workers,
     )
     metadata = {
         "name": name, "architecture": params["architecture"], "feature_set": params["feature_set"],

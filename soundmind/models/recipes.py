@@ -24,7 +24,7 @@ from soundmind.models.bundle import SklearnBundle, TrainingResult, common_sample
 from soundmind.models.ensemble import ensemble_families, train_ensemble
 from soundmind.models.architectures import FRAME_ARCHITECTURES, SKLEARN_ARCHITECTURES
 from soundmind.models.sklearn_models import fit_with_selection
-from soundmind.params import ensemble_members, require
+from soundmind.params import ensemble_members, require, require_positive_int
 from soundmind.paths import MODELS, TRAINING_CURVES
 
 
@@ -95,4 +95,5 @@ def train_frame_model(name: str, model_params: dict[str, Any], params: dict[str,
     from soundmind.models.crnn_training import train_crnn
 
     return train_crnn(name, model_params, store, base_seed=require(params, "base.seed"),
-                      feature_settings={FRAMES_FAMILY: expected}, live_dir=TRAINING_CURVES / name)
+                      feature_settings={FRAMES_FAMILY: expected}, live_dir=TRAINING_CURVES / name,
+                      seed_workers=require_positive_int(params, "training.seed_workers"))
