@@ -3,6 +3,7 @@
     python benchmarks/frame_models.py [--clips 960] [--epochs 3] [--write]
     python benchmarks/frame_models.py --layouts [--write]   # 1 process x 2 threads against 2 processes x 1 thread
     python benchmarks/frame_models.py --seed-workers [--clips 2689] [--epochs 6] [--write]   # a train stage's seeds
+    python benchmarks/frame_models.py --loop-options [--clips 2689] [--epochs 4] [--repeats 2] [--write]   # JAX, ...
     python benchmarks/frame_models.py --cross-validate strided_crnn_40x2s [--protocols plain] [--write]
 
 Every candidate trains with the project's own loop (``crnn_training.fit_crnn_seed``: train.crnn's recipe, random
@@ -17,11 +18,18 @@ The table of epoch times prints it beside each candidate once recorded. With --s
 stage's ``fit_crnn_seeds`` for two seeds (``train.<name>.seeds``), in turn in one process on both cores (the stages
 until training.seed_workers) against side by side in two one-thread workers (worker start and data transfer included). The shipped CRNN's own figure is the
 cross-validate stage's (reports/cv.json).
+With --loop-options, the shipped loop (TensorFlow, one batch per call) against the same loop with
+``steps_per_execution`` batches per call and against Keras on the JAX backend (XLA-compiled: without it JAX runs op
+by op), each in a process of its own on both cores, with whether each trains the shipped loop's model (same weights,
+same val curve). The JAX row needs ``pip install jax`` (not in requirements.txt: the pipeline does not use it); it is
+reported as skipped without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -70,8 +78,26 @@ def synthetic_clips(count: int, n_mels: int, seed: int) -> tuple[list[np.ndarray
     return [rng.standard_normal((length, n_mels)).astype(np.float32) for length in lengths], rng.integers(0, 8, count)
 
 
-def time_epochs(name: str, clips: int, epochs: int, threads: int | None = None) -> dict[str, Any]:
-    """Train candidate ``name`` for ``epochs`` epochs on ``clips`` synthetic clips (a fifth as many val clips)."""
+# --loop-options: name -> (Keras backend, steps_per_execution); the first is the shipped loop.
+LOOP_OPTIONS: dict[str, tuple[str, int]] = {
+    "shipped": ("tensorflow", 1),
+    "steps_per_execution_8": ("tensorflow", 8),
+    "steps_per_execution_32": ("tensorflow", 32),
+    "jax_backend": ("jax", 1),
+}
+
+
+def weights_digest(model) -> str:
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
+
+
+def time_epochs(name: str, clips: int, epochs: int, threads: int | None = None,
+                steps_per_execution: int = 1) -> dict[str, Any]:
+    """Train candidate ``name`` for ``epochs`` epochs on ``clips`` synthetic clips (a fifth as many val clips), on the
+    Keras backend that KERAS_BACKEND names (TensorFlow unless it says otherwise)."""
     from soundmind.models.keras_backend import keras, tensorflow
 
     if threads:
@@ -83,6 +109,8 @@ def time_epochs(name: str, clips: int, epochs: int, threads: int | None = None) 
     params = load_params(REPO_ROOT / "params.yaml")
     recipe, n_mels = candidate_recipe(name, params)
     recipe.update(epochs=epochs, min_epochs=0, warmup_epochs=min(recipe["warmup_epochs"], epochs - 1))
+    if keras.backend.backend() == "jax":
+        recipe["jit_compile"] = True  # JAX without XLA runs op by op: no one would train that way
     train_clips, train_y = synthetic_clips(clips, n_mels, seed=1)
     val_clips, val_y = synthetic_clips(max(1, clips // 5), n_mels, seed=2)
 
@@ -98,11 +126,15 @@ def time_epochs(name: str, clips: int, epochs: int, threads: int | None = None) 
             self.seconds.append(time.perf_counter() - self.started)
 
     timing = EpochTimes()
-    model, _, _ = fit_crnn_seed(recipe, 42, train_clips=train_clips, train_y=train_y, val_clips=val_clips, val_y=val_y,
-                                crop_frames=FrameSettings().frames_in(recipe["crop_seconds"]), timing=timing)
+    model, history, _ = fit_crnn_seed(recipe, 42, train_clips=train_clips, train_y=train_y, val_clips=val_clips,
+                                      val_y=val_y, crop_frames=FrameSettings().frames_in(recipe["crop_seconds"]),
+                                      timing=timing, steps_per_execution=steps_per_execution)
     return {"parameters": int(model.count_params()), "n_mels": n_mels, "crop_seconds": recipe["crop_seconds"],
             "first_epoch_seconds": round(timing.seconds[0], 2),
-            "seconds_per_epoch": round(float(np.mean(timing.seconds[1:])), 2), "clips": clips}
+            "seconds_per_epoch": round(float(np.mean(timing.seconds[1:])), 2), "clips": clips,
+            "backend": keras.backend.backend(), "steps_per_execution": steps_per_execution,
+            "weights_sha256": weights_digest(model), "val_accuracy": [round(float(value), 6)
+                                                                      for value in history["val_accuracy"]]}
 
 
 def cross_validate_candidate(name: str, protocols: list[str]) -> dict[str, Any]:
@@ -135,9 +167,40 @@ def cross_validate_candidate(name: str, protocols: list[str]) -> dict[str, Any]:
             for protocol in protocols}
 
 
-def in_a_process(name: str, clips: int, epochs: int, threads: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, "--worker", name, "--clips", str(clips), "--epochs", str(epochs),
-                             "--threads", str(threads)], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+def in_a_process(name: str, clips: int, epochs: int, threads: int | None, backend: str = "tensorflow",
+                 steps_per_execution: int = 1) -> subprocess.Popen:
+    command = [sys.executable, __file__, "--worker", name, "--clips", str(clips), "--epochs", str(epochs),
+               "--steps-per-execution", str(steps_per_execution)] + (["--threads", str(threads)] if threads else [])
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+                            env={**os.environ, "KERAS_BACKEND": backend})
+
+
+def compare_loop_options(name: str, clips: int, epochs: int, repeats: int) -> dict[str, Any]:
+    """Seconds per epoch of each of LOOP_OPTIONS against the shipped loop, one process after another on both cores,
+    the options taken in turn ``repeats`` times (this host halves its speed for minutes at a time: the median of the
+    rounds), and whether each trains the shipped loop's model."""
+    rounds: dict[str, list[dict[str, Any]]] = {}
+    skipped: dict[str, Any] = {}
+    for _ in range(repeats):
+        for option, (backend, steps_per_execution) in LOOP_OPTIONS.items():
+            if backend != "tensorflow" and importlib.util.find_spec(backend) is None:
+                skipped[option] = {"skipped": f"{backend} is not installed (pip install {backend})"}
+                continue
+            rounds.setdefault(option, []).append(worker_result(in_a_process(
+                name, clips, epochs, threads=None, backend=backend, steps_per_execution=steps_per_execution)))
+    results: dict[str, Any] = {**skipped}
+    for option, runs in rounds.items():
+        results[option] = {**runs[0], "seconds_per_epoch": round(float(np.median([run["seconds_per_epoch"]
+                                                                                  for run in runs])), 2),
+                           "seconds_per_epoch_by_round": [run["seconds_per_epoch"] for run in runs],
+                           "same_model_every_round": len({run["weights_sha256"] for run in runs}) == 1}
+    shipped = results["shipped"]
+    for result in results.values():
+        if "skipped" not in result:
+            result["speed_vs_shipped"] = round(shipped["seconds_per_epoch"] / result["seconds_per_epoch"], 2)
+            result["same_model_as_shipped"] = (result["weights_sha256"] == shipped["weights_sha256"]
+                                               and result["val_accuracy"] == shipped["val_accuracy"])
+    return {"candidate": name, "clips": clips, "epochs": epochs, "repeats": repeats, "options": results}
 
 
 def worker_result(process: subprocess.Popen) -> dict[str, Any]:
@@ -212,7 +275,11 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"record the results in {BENCHMARKS_FILE.name}")
     parser.add_argument("--seed-workers", action="store_true",
                         help="time a train stage's two seeds in turn against side by side in two one-thread workers")
+    parser.add_argument("--loop-options", action="store_true",
+                        help="the shipped loop against steps_per_execution and the JAX backend instead")
     parser.add_argument("--worker", choices=list(CANDIDATES), help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=1, help="--loop-options: rounds over the options (median)")
+    parser.add_argument("--steps-per-execution", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--fit-two-seeds", choices=list(CANDIDATES), help=argparse.SUPPRESS)
     parser.add_argument("--seed-workers-count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
@@ -220,7 +287,8 @@ def main() -> None:
     if arguments.epochs < 2:
         parser.error("--epochs must be at least 2: the first one traces the graphs and is not counted")
     if arguments.worker:
-        print(json.dumps(time_epochs(arguments.worker, arguments.clips, arguments.epochs, arguments.threads)))
+        print(json.dumps(time_epochs(arguments.worker, arguments.clips, arguments.epochs, arguments.threads,
+                                     arguments.steps_per_execution)))
         return
     if arguments.fit_two_seeds:
         print(json.dumps(fit_two_seeds(arguments.fit_two_seeds, arguments.clips, arguments.epochs,
@@ -244,6 +312,23 @@ def main() -> None:
                   f"{timing['two_one_thread_workers_seconds']:.0f} s ({timing['ratio']:.2f}x)")
         if arguments.write:
             record(SECTION, {**existing, "seed_workers": timings})
+        return
+    if arguments.loop_options:
+        comparisons = {name: compare_loop_options(name, arguments.clips, arguments.epochs, arguments.repeats)
+                       for name in LAYOUT_CANDIDATES if name in arguments.candidates}
+        for name, comparison in comparisons.items():
+            print(f"{name}: {comparison['epochs']} epochs of {comparison['clips']} clips, both cores")
+            for option, result in comparison["options"].items():
+                if "skipped" in result:
+                    print(f"  {option:<24} skipped: {result['skipped']}")
+                    continue
+                rounds = ", ".join(f"{seconds:.1f}" for seconds in result["seconds_per_epoch_by_round"])
+                print(f"  {option:<24} {result['seconds_per_epoch']:>7.2f} s/epoch ({rounds})  "
+                      f"{result['speed_vs_shipped']:.2f}x  "
+                      f"first epoch {result['first_epoch_seconds']:.1f} s  "
+                      f"{'the shipped model' if result['same_model_as_shipped'] else 'another model'}")
+        if arguments.write:
+            record(SECTION, {**existing, "loop_options": {**existing.get("loop_options", {}), **comparisons}})
         return
     if arguments.layouts:
         # The shipped CRNN and cross-validation's frame model (params.yaml's cv.models).

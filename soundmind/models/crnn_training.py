@@ -71,11 +71,13 @@ def fit_crnn_seed(
     params: dict[str, Any], seed: int, *, train_clips: Sequence[np.ndarray], train_y: np.ndarray,
     val_clips: Sequence[np.ndarray], val_y: np.ndarray, crop_frames: int, live_dir: Path | None = None,
     train_copies: Sequence[Sequence[np.ndarray]] | None = None, timing: keras.callbacks.Callback | None = None,
+    keras_epoch_lines: bool = True, steps_per_execution: int = 1,
 ) -> tuple[keras.Model, dict[str, list[float]], dict[str, Any]]:
     """Return one CRNN trained from scratch with ``seed`` on normalised clips, with the weights of its epoch
     best on the centre crops of the val clips (after ``min_epochs``), its history and its val summary. ``timing``, a
     callback that only observes (benchmarks/frame_models.py times epochs with it; a seed worker's ``SeedEpochLines``,
-    which replace Keras' own epoch lines), joins the fit."""
+    which replace Keras' own epoch lines: ``keras_epoch_lines`` False there), joins the fit. ``steps_per_execution``:
+    batches per call into the backend (benchmarks/frame_models.py --loop-options measures it; the stages use 1)."""
     make_deterministic(seed)
     model = build_crnn_from_params(params, train_clips[0].shape[1], len(EMOTIONS))
     batches = AugmentedEpochs(train_clips, train_y, params, crop_frames, seed, train_copies)
@@ -86,6 +88,7 @@ def fit_crnn_seed(
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=params["label_smoothing"]),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         jit_compile=params["jit_compile"],
+        steps_per_execution=steps_per_execution,
     )
     # patience = epochs: never stops early, only keeps the best epoch after min_epochs (the schedule needs every epoch).
     keep_best = keras.callbacks.EarlyStopping(
@@ -94,7 +97,7 @@ def fit_crnn_seed(
     callbacks = [keep_best] + ([live_callback(live_dir)] if live_dir is not None else []) + ([timing] if timing else [])
     val_data = (centre_crops(val_clips, crop_frames), np.eye(len(EMOTIONS), dtype=np.float32)[val_y])
     history = model.fit(batches, validation_data=val_data, epochs=params["epochs"], callbacks=callbacks,
-                        verbose=0 if isinstance(timing, SeedEpochLines) else 2)
+                        verbose=2 if keras_epoch_lines else 0)
     return model, history.history, kept_epoch_summary(history.history, keep_best)
 
 
@@ -124,13 +127,13 @@ def fit_crnn_seeds(
     return models, histories, summary
 
 
-def _fit_seed(inputs: dict[str, Any], seed: int, timing: keras.callbacks.Callback | None = None):
+def _fit_seed(inputs: dict[str, Any], seed: int, epoch_lines: keras.callbacks.Callback | None = None):
     live_dir = inputs["live_dir"]
     return fit_crnn_seed(
         inputs["params"], seed, train_clips=inputs["train_clips"], train_y=inputs["train_y"],
         val_clips=inputs["val_clips"], val_y=inputs["val_y"], crop_frames=inputs["crop_frames"],
         live_dir=None if live_dir is None else live_dir / f"seed{seed}", train_copies=inputs["train_copies"],
-        timing=timing,
+        timing=epoch_lines, keras_epoch_lines=epoch_lines is None,
     )
 
 
