@@ -286,6 +286,8 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.epochs < 2:
         parser.error("--epochs must be at least 2: the first one traces the graphs and is not counted")
+    if arguments.repeats < 1:
+        parser.error("--repeats must be at least 1")
     if arguments.worker:
         print(json.dumps(time_epochs(arguments.worker, arguments.clips, arguments.epochs, arguments.threads,
                                      arguments.steps_per_execution)))
