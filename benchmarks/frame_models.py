@@ -74,6 +74,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # them), yet its 32 output maps at half resolution were most of a training step's time (a step's cost by layer
     # width, docs/results.md); the second convolution and everything after it keep their widths.
     "strided_crnn_64x3s_front_16_32": ("strided_crnn", {**WIDE, "front_filters": [16, 32]}),
+    # Both front convolutions at 16 filters: 0.56x of the shipped step, half the Conv1D's input width.
+    "strided_crnn_64x3s_front_16_16": ("strided_crnn", {**WIDE, "front_filters": [16, 16]}),
 }
 
 
